@@ -1,0 +1,12 @@
+"""Reference data shipped with gigawatt, every entry with its source."""
+
+from gigawatt.catalog.load import (
+    Accelerator,
+    Catalog,
+    CloudPrice,
+    Deal,
+    Sourced,
+    load_catalog,
+)
+
+__all__ = ["Accelerator", "Catalog", "CloudPrice", "Deal", "Sourced", "load_catalog"]

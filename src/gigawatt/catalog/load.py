@@ -1,0 +1,158 @@
+"""Load the shipped catalog: the fact base plus gigawatt's derived planning values."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from gigawatt.errors import CatalogError
+
+
+class Sourced(BaseModel):
+    """A number with where it comes from."""
+
+    model_config = ConfigDict(frozen=True)
+    value: float
+    source: str
+    confidence: str
+
+
+class Accelerator(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    vendor: str
+    name: str
+    status: str
+    bf16_dense_tflops: float
+    hbm_gb: float | None = None
+    tdp_w: float | None = None
+    scale_up_domain: int | None = None
+    confidence: str
+    source: str
+    it_kw: Sourced | None = None
+    unit_price_usd: Sourced | None = None
+
+    @property
+    def rent_only(self) -> bool:
+        return self.unit_price_usd is None or self.it_kw is None
+
+
+class CloudPrice(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    id: str
+    provider: str
+    gpu: str
+    accelerator: str | None
+    pricing: str
+    usd_per_gpu_hour: float | None
+    as_of: str
+    confidence: str
+    source: str
+    notes: str | None = None
+
+
+class Deal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="allow")
+    id: str
+    counterparty: str
+    announced: str
+    type: str
+    amount_usd: float | None = None
+    capacity_gw: float | None = None
+    start: str | None = None
+    duration_years: float | None = None
+    chips: str | None = None
+    equity_component: str | None = None
+    status: str
+    confidence: str
+    source: str
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    accelerators: dict[str, Accelerator]
+    economics: dict[str, dict[str, Any]]
+    cloud_prices: dict[str, CloudPrice]
+    deals: dict[str, Deal]
+    defaults: dict[str, Sourced]
+    reliability: dict[str, dict[str, Any]]
+    press_claims: list[dict[str, str]]
+
+    def accelerator(self, acc_id: str) -> Accelerator:
+        try:
+            return self.accelerators[acc_id]
+        except KeyError:
+            raise CatalogError(_unknown("accelerator", acc_id, self.accelerators)) from None
+
+    def default(self, name: str) -> Sourced:
+        return self.defaults[name]
+
+
+def _unknown(kind: str, key: str, known: Any) -> str:
+    hint = difflib.get_close_matches(key, list(known), n=1)
+    tip = f"did you mean '{hint[0]}'?" if hint else f"known: {', '.join(sorted(known))}"
+    return f"unknown {kind} '{key}'; {tip}"
+
+
+def unknown_id_message(kind: str, key: str, known: Any) -> str:
+    return _unknown(kind, key, known)
+
+
+def _read(name: str) -> Any:
+    text = resources.files("gigawatt.catalog").joinpath("data", name).read_text("utf-8")
+    return yaml.safe_load(text)
+
+
+def _sourced(raw: dict[str, Any]) -> Sourced:
+    return Sourced(value=float(raw["value"]), source=raw["source"], confidence=raw["confidence"])
+
+
+@lru_cache(maxsize=1)
+def load_catalog() -> Catalog:
+    facts = _read("facts.yaml")
+    planning = _read("planning.yaml")
+    derived = planning["accelerators"]
+    accelerators = {}
+    for row in facts["accelerators"]:
+        extra = derived.get(row["id"], {})
+        accelerators[row["id"]] = Accelerator(
+            **{k: row.get(k) for k in Accelerator.model_fields if k in row},
+            it_kw=_sourced(extra["it_kw"]) if "it_kw" in extra else None,
+            unit_price_usd=_sourced(extra["unit_price_usd"]) if "unit_price_usd" in extra else None,
+        )
+    names = planning["gpu_names"]
+    prices: dict[str, CloudPrice] = {}
+    for row in facts["cloud_prices"]:
+        cid = _slug(f"{row['provider']}-{row['gpu']}-{row['pricing']}")
+        prices[cid] = CloudPrice(
+            id=cid,
+            provider=row["provider"],
+            gpu=row["gpu"],
+            accelerator=names.get(row["gpu"]),
+            pricing=row["pricing"],
+            usd_per_gpu_hour=row.get("usd_per_gpu_hour"),
+            as_of=str(row["as_of"]),
+            confidence=row["confidence"],
+            source=row["source"],
+            notes=row.get("notes"),
+        )
+    deals = {row["id"]: Deal.model_validate({**row, "announced": str(row["announced"])}) for row in facts["deals"]}
+    return Catalog(
+        accelerators=accelerators,
+        economics={row["id"]: row for row in facts["economics"]},
+        cloud_prices=prices,
+        deals=deals,
+        defaults={k: _sourced(v) for k, v in planning["defaults"].items()},
+        reliability=planning["reliability"],
+        press_claims=planning["press_claims"],
+    )

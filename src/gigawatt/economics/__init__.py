@@ -1,0 +1,1 @@
+"""Unit economics from the catalog: campus quotes and what the deals imply."""

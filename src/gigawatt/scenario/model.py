@@ -1,0 +1,289 @@
+"""The scenario schema: supply, demand, money and policy in one file.
+
+Units live in field names. Periods are quarter labels (``2027Q3``); a value
+given per year or per quarter is a mapping from label to number.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from gigawatt.periods import parse_quarter, quarter_range
+
+Quarter = Annotated[str, Field(description="quarter label like 2027Q3 (2027-08 and 2027 work too)")]
+NonNeg = Annotated[float, Field(ge=0)]
+Positive = Annotated[float, Field(gt=0)]
+Fraction = Annotated[float, Field(ge=0, le=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _normal_quarter(value: str | int) -> str:
+    q = parse_quarter(value)
+    return f"{q // 4}Q{q % 4 + 1}"
+
+
+class Horizon(Strict):
+    start: Quarter = "2025Q1"
+    end: Quarter = "2032Q4"
+
+    _norm = field_validator("start", "end", mode="before")(_normal_quarter)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Horizon:
+        if parse_quarter(self.end) < parse_quarter(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}; swap them")
+        return self
+
+    @property
+    def periods(self) -> list[str]:
+        return quarter_range(self.start, self.end)
+
+
+class Money(Strict):
+    discount_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
+    base_year: int | None = None
+
+
+class ProviderKind(StrEnum):
+    owned = "owned"
+    cloud = "cloud"
+    neocloud = "neocloud"
+    colocation = "colocation"
+    vendor = "vendor"
+
+
+class Provider(Strict):
+    id: str
+    kind: ProviderKind = ProviderKind.cloud
+    name: str | None = None
+
+
+class AcceleratorOverride(Strict):
+    """Override catalog values for one accelerator (or define a new one)."""
+
+    id: str
+    bf16_dense_tflops: Positive | None = None
+    it_kw: Positive | None = None
+    unit_price_usd: Positive | None = None
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = None
+    life_years: Positive | None = None
+
+
+class SiteKind(StrEnum):
+    owned = "owned"
+    colocation = "colocation"
+    cloud_region = "cloud_region"
+
+
+class PowerStep(Strict):
+    """Grid power available to a site from a quarter on (cumulative, not additive)."""
+
+    from_: Quarter = Field(alias="from")
+    mw: NonNeg
+
+    _norm = field_validator("from_", mode="before")(_normal_quarter)
+
+
+class Site(Strict):
+    id: str
+    provider: str
+    kind: SiteKind = SiteKind.owned
+    country: str = "US"
+    region: str | None = None
+    max_power_mw: NonNeg
+    existing_mw: NonNeg = 0
+    energisation: list[PowerStep] = Field(default_factory=list)
+    pue: Annotated[float, Field(ge=1, le=3)] | None = None
+    electricity_usd_per_mwh: NonNeg | None = None
+    facility_capex_usd_per_mw: NonNeg | None = None
+    construction_lead_time_quarters: Annotated[int, Field(ge=0, le=40)] | None = None
+    accelerators: list[str] = Field(default_factory=list, description="accelerators allowed here; empty = any buyable")
+
+    @model_validator(mode="after")
+    def _existing_fits(self) -> Site:
+        if self.existing_mw > self.max_power_mw:
+            raise ValueError(
+                f"existing_mw {self.existing_mw} exceeds max_power_mw {self.max_power_mw}; raise max_power_mw"
+            )
+        return self
+
+
+class CloudTerm(Strict):
+    quarters: Annotated[int, Field(ge=1, le=40)] = 1
+    price_usd_per_accelerator_hour: NonNeg
+
+
+class CloudOffer(Strict):
+    id: str
+    provider: str
+    region: str = "us"
+    accelerator: str
+    terms: list[CloudTerm] = Field(min_length=1)
+    max_accelerators: NonNeg | None = None
+    available_from: Quarter | None = None
+
+    _norm = field_validator("available_from", mode="before")(
+        lambda v: None if v is None else _normal_quarter(v)
+    )
+
+
+class ContractStatus(StrEnum):
+    confirmed = "confirmed"
+    reported = "reported"
+    loi = "loi"
+    superseded = "superseded"
+
+
+class Contract(Strict):
+    """A signed capacity contract: fixed capacity and a payment schedule."""
+
+    id: str
+    counterparty: str
+    region: str = "us"
+    accelerator: str
+    capacity_accelerators: NonNeg | None = None
+    capacity_mw: NonNeg | None = None
+    start: Quarter
+    term_quarters: Annotated[int, Field(ge=1, le=80)]
+    payment_usd_per_year: NonNeg | None = None
+    total_usd: NonNeg | None = None
+    take_or_pay: bool = True
+    status: ContractStatus = ContractStatus.confirmed
+    catalog_deal: str | None = None
+
+    _norm = field_validator("start", mode="before")(_normal_quarter)
+
+    @model_validator(mode="after")
+    def _one_capacity_one_payment(self) -> Contract:
+        if (self.capacity_accelerators is None) == (self.capacity_mw is None):
+            raise ValueError("give exactly one of capacity_accelerators or capacity_mw")
+        if (self.payment_usd_per_year is None) == (self.total_usd is None):
+            raise ValueError("give exactly one of payment_usd_per_year or total_usd")
+        return self
+
+
+class Equity(Strict):
+    kind: Literal["warrant", "investment", "none"] = "none"
+    shares: NonNeg | None = None
+    strike_usd: NonNeg | None = None
+    value_usd: NonNeg | None = None
+    note: str | None = None
+
+
+class ChipDeal(Strict):
+    id: str
+    vendor: str
+    accelerator: str
+    units_per_quarter: NonNeg | None = None
+    mw_per_quarter: NonNeg | None = None
+    start: Quarter
+    end: Quarter
+    unit_price_usd: NonNeg | None = None
+    equity: Equity = Field(default_factory=Equity)
+    status: ContractStatus = ContractStatus.confirmed
+    catalog_deal: str | None = None
+
+    _norm = field_validator("start", "end", mode="before")(_normal_quarter)
+
+    @model_validator(mode="after")
+    def _one_volume(self) -> ChipDeal:
+        if (self.units_per_quarter is None) == (self.mw_per_quarter is None):
+            raise ValueError("give exactly one of units_per_quarter or mw_per_quarter")
+        if parse_quarter(self.end) < parse_quarter(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class TrainingRun(Strict):
+    id: str
+    total_exaflop: Positive | None = Field(None, description="useful work, in 1e18 FLOP")
+    accelerator_hours: Positive | None = Field(None, description="in reference-accelerator hours")
+    reference_accelerator: str | None = None
+    start: Quarter
+    end: Quarter
+    min_colocated_accelerators: NonNeg = 0
+    allowed_accelerators: list[str] = Field(default_factory=list)
+    mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
+    colocated: bool = True
+
+    _norm = field_validator("start", "end", mode="before")(_normal_quarter)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> TrainingRun:
+        if (self.total_exaflop is None) == (self.accelerator_hours is None):
+            raise ValueError("give exactly one of total_exaflop or accelerator_hours")
+        if self.accelerator_hours is not None and self.reference_accelerator is None:
+            raise ValueError("accelerator_hours needs reference_accelerator (which accelerator's hours)")
+        if parse_quarter(self.end) < parse_quarter(self.start):
+            raise ValueError(f"end {self.end} is before start {self.start}")
+        return self
+
+
+class InferenceLoad(Strict):
+    """Inference FLOP/s over time: explicit points, or a start value with yearly growth."""
+
+    id: str
+    region: str = "us"
+    exaflops: dict[Quarter, NonNeg] = Field(default_factory=dict, description="delivered EF/s by quarter")
+    start_exaflops: NonNeg | None = None
+    growth_per_year: Annotated[float, Field(ge=-0.9, le=20)] = 0.0
+    start: Quarter | None = None
+    allowed_accelerators: list[str] = Field(default_factory=list)
+    utilization: Annotated[float, Field(gt=0, le=1)] = 0.35
+
+    @field_validator("exaflops", mode="before")
+    @classmethod
+    def _norm_keys(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {_normal_quarter(k): x for k, x in v.items()}
+        return v
+
+    _norm = field_validator("start", mode="before")(lambda v: None if v is None else _normal_quarter(v))
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> InferenceLoad:
+        if bool(self.exaflops) == (self.start_exaflops is not None):
+            raise ValueError("give either exaflops (by quarter) or start_exaflops with growth_per_year")
+        return self
+
+
+class Demand(Strict):
+    training: list[TrainingRun] = Field(default_factory=list)
+    inference: list[InferenceLoad] = Field(default_factory=list)
+
+
+class Finance(Strict):
+    budget_usd_per_year: dict[int, NonNeg] = Field(default_factory=dict)
+    revenue_usd_per_year: dict[int, NonNeg] = Field(default_factory=dict)
+    it_life_years: Positive | None = None
+    facility_life_years: Positive | None = None
+
+
+class Policy(Strict):
+    max_provider_share: Annotated[float, Field(gt=0, le=1)] = 1.0
+    n_minus_1_alpha: Fraction = 0.0
+    unmet_penalty_usd_per_exaflop_day: Positive | None = None
+    mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.005
+    time_limit_s: Positive = 120
+
+
+class Scenario(Strict):
+    name: str = "scenario"
+    description: str | None = None
+    horizon: Horizon = Field(default_factory=Horizon)
+    money: Money = Field(default_factory=Money)
+    providers: list[Provider] = Field(default_factory=list)
+    accelerators: list[AcceleratorOverride] = Field(default_factory=list)
+    sites: list[Site] = Field(default_factory=list)
+    cloud_offers: list[CloudOffer] = Field(default_factory=list)
+    contracts: list[Contract] = Field(default_factory=list)
+    chip_deals: list[ChipDeal] = Field(default_factory=list)
+    demand: Demand = Field(default_factory=Demand)
+    finance: Finance = Field(default_factory=Finance)
+    policy: Policy = Field(default_factory=Policy)
