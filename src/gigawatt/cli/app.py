@@ -6,6 +6,7 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from rich.console import Console
 
 from gigawatt.catalog import load_catalog
 from gigawatt.cli.output import console, money, print_json, table
@@ -133,3 +134,39 @@ def deals(
                   f"(superseded and overlapping deals removed; {r.accelerators_per_gw:,.0f} {r.reference_accelerator} per GW)")
     console.print(table("Press claims checked against the catalog", ["claim", "catalog says", "agrees"], [
         [c.claim, c.catalog_says, "yes" if c.agrees else "NO"] for c in r.claims]))
+
+
+@app.command()
+def plan(
+    file: Path = typer.Argument(..., help="scenario YAML file"),
+    out: Path | None = typer.Option(None, help="directory for the plan's tables (CSV) and plan.json"),
+    report: Path | None = typer.Option(None, help="write a self-contained HTML report here"),
+    parquet: bool = typer.Option(False, help="save tables as Parquet instead of CSV"),
+    as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+) -> None:
+    """Least-cost, risk-bounded capacity plan for a scenario."""
+    import tempfile
+
+    from gigawatt.cli.plan_view import print_plan
+    from gigawatt.cli.progress import SolveProgress
+    from gigawatt.plan import plan as make_plan
+    from gigawatt.report.plan_report import write_plan_report
+    from gigawatt.scenario import load_scenario
+
+    scenario = load_scenario(file)
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "highs.log"
+        err_console = Console(stderr=True)
+        with SolveProgress(err_console, log, enabled=err_console.is_terminal or not as_json) as progress:
+            result = make_plan(scenario, progress=progress, log_fn=log)
+    saved = result.save(out, "parquet" if parquet else "csv") if out else None
+    html = write_plan_report(result, report) if report else None
+    if as_json:
+        data = result.to_json()
+        data["outputs"] = {"tables": str(saved) if saved else None, "report": str(html) if html else None}
+        return print_json(data)
+    print_plan(result)
+    if saved:
+        console.print(f"tables written to {saved}")
+    if html:
+        console.print(f"report written to {html}")

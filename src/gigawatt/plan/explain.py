@@ -1,0 +1,169 @@
+"""Say in words which limits bind and why demand goes unserved."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from linopy import Model
+
+from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
+from gigawatt.plan.inputs import PlanInputs
+
+DUAL_TOL = 1e-6
+
+
+def period_ranges(labels: list[str]) -> str:
+    """'2027Q1-2027Q4, 2029Q2' from a list of quarter labels."""
+    qs = sorted({parse_quarter(x) for x in labels})
+    if not qs:
+        return ""
+    spans, start, prev = [], qs[0], qs[0]
+    for q in qs[1:] + [None]:
+        if q is not None and q == prev + 1:
+            prev = q
+            continue
+        spans.append((start, prev))
+        if q is not None:
+            start = prev = q
+    def lab(x: int) -> str:
+        return f"{x // 4}Q{x % 4 + 1}"
+    return ", ".join(lab(a) if a == b else f"{lab(a)}-{lab(b)}" for a, b in spans)
+
+
+def _binding_cells(m: Model, name: str) -> pd.DataFrame:
+    """Cells of a constraint family whose dual is non-zero (the limit costs money)."""
+    if name not in m.constraints:
+        return pd.DataFrame()
+    dual = m.constraints[name].dual
+    if dual is None:
+        return pd.DataFrame()
+    mag = abs(dual)
+    scale = max(float(mag.max()) if mag.size and np.isfinite(mag.max()) else 0.0, 1.0)
+    hit = (mag > DUAL_TOL * scale).fillna(False)
+    if not bool(hit.any()):
+        return pd.DataFrame()
+    df = dual.where(hit).rename("dual").to_dataframe().reset_index()
+    return df[df["dual"].notna()]
+
+
+# family -> (entity column, sentence maker)
+Sentence = Callable[[str, PlanInputs], str]
+FAMILIES: dict[str, tuple[str | None, Sentence]] = {
+    "site_max_power": ("site", lambda e, p: f"site power cap binds at {e} ({float(p.site_max_mw.sel(site=e)):,.0f} MW)"),
+    "grid_power": ("site", lambda e, p: f"grid energisation binds at {e}"),
+    "facility_power": ("site", lambda e, p: f"facility construction (lead time) binds at {e}"),
+    "chip_supply": ("acc", lambda e, p: f"chip supply of {e} binds (deals: {', '.join(p.supply_deals.get(e, []))})"),
+    "cloud_availability": ("offer", lambda e, p: f"availability of cloud offer {e} binds"),
+    "concentration": ("provider", lambda e, p: f"provider share cap ({p.scenario.policy.max_provider_share:.0%}) binds for {e}"),
+    "n_minus_1": ("provider", lambda e, p: f"N-1 security (alpha {p.scenario.policy.n_minus_1_alpha:.0%}) binds for loss of {e}"),
+    "budget": ("year", lambda e, p: f"budget binds in {e}"),
+    "min_cluster_site": ("site", lambda e, p: f"minimum co-located cluster size binds at {e}"),
+    "contract_capacity": ("contract", lambda e, p: f"contracted capacity of {e} is fully used"),
+}
+
+
+def binding_constraints(m: Model, p: PlanInputs) -> list[dict[str, object]]:
+    """Binding limits, one record per family x entity, with the periods they bind in."""
+    out: list[dict[str, object]] = []
+    for family, (entity, sentence) in FAMILIES.items():
+        cells = _binding_cells(m, family)
+        if cells.empty or entity not in cells:
+            continue
+        for e, group in cells.groupby(entity):
+            periods = [str(x) for x in group["period"]] if "period" in group else []
+            when = period_ranges(periods) if periods else ""
+            out.append({
+                "family": family, "entity": str(e), "periods": periods,
+                "text": (f"{when}: " if when else "") + sentence(str(e), p),
+                "max_dual": float(group["dual"].abs().max()),
+            })
+    return out
+
+
+def _usable_pools(p: PlanInputs, demand: str) -> dict[str, list[str]]:
+    compat = p.compat.sel(demand=demand)
+    accs = [str(a) for a in p.acc.values if bool(compat.sel(acc=a))]
+    sites = [str(s) for s in p.site.values if bool((p.install_mask.sel(site=s).any("period") & compat).any())]
+    offers = [str(o) for o in p.offer.values if str(p.offer_acc.sel(offer=o).item()) in accs]
+    contracts = [str(c) for c in p.contract.values if str(p.contract_acc.sel(contract=c).item()) in accs]
+    return {"acc": accs, "site": sites, "offer": offers, "contract": contracts}
+
+
+def explain_shortfalls(
+    p: PlanInputs, unmet: pd.DataFrame, binding: list[dict[str, object]], hosts: pd.DataFrame
+) -> list[str]:
+    """One sentence per short demand: how short, when, and which limits stand in the way."""
+    if unmet.empty:
+        return []
+    by_family: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for b in binding:
+        by_family[(str(b["family"]), str(b["entity"]))] |= set(b["periods"])  # type: ignore[arg-type]
+    loads = [*p.scenario.demand.training, *p.scenario.demand.inference]
+    allowed = {r.id: set(r.allowed_accelerators) for r in loads}
+    lines = []
+    for demand, rows in unmet.groupby("demand"):
+        demand = str(demand)
+        periods = set(rows["period"].astype(str))
+        worst = rows.loc[rows["mw_short"].idxmax()]
+        pools = _usable_pools(p, demand)
+        reasons: list[str] = []
+        pooled_accs = {str(a) for s in pools["site"] for a in p.acc.values
+                       if bool(p.install_mask.sel(site=s, acc=a).any())} | {
+            str(p.offer_acc.sel(offer=o).item()) for o in pools["offer"]} | {
+            str(p.contract_acc.sel(contract=c).item()) for c in pools["contract"]}
+        for acc in sorted(allowed.get(demand, set()) - pooled_accs):
+            reasons.append(f"no site, offer or contract for accelerator {acc}")
+        if not any(pools[k] for k in ("site", "offer", "contract")):
+            reasons.append("nothing in the scenario can serve it")
+        for (family, entity), when in by_family.items():
+            hit = when & periods if when else periods
+            relevant = (
+                (family in ("site_max_power", "grid_power", "facility_power", "min_cluster_site") and entity in pools["site"])
+                or (family == "chip_supply" and entity in pools["acc"])
+                or (family == "cloud_availability" and entity in pools["offer"])
+                or (family == "contract_capacity" and entity in pools["contract"])
+                or (family == "budget" and any(str(parse_quarter(q) // 4) == entity for q in periods))
+                or family in ("concentration", "n_minus_1")
+            )
+            if relevant and (hit or family in ("site_max_power", "budget")):
+                text = FAMILIES[family][1](entity, p)
+                if family == "site_max_power":
+                    reasons.append(text)
+                else:
+                    reasons.append(f"{text} ({period_ranges(list(hit)) or 'all periods'})")
+        if demand in set(p.run.values) and not hosts[hosts["run"] == demand].shape[0]:
+            k = float(p.run_min_units.sel(run=demand))
+            reasons.append(f"no single site, offer or contract can host it co-located (needs {k:,.0f} accelerators in one place)")
+        if not reasons:
+            price = float(p.demand_penalty.sel(demand=demand)) / (HOURS_PER_QUARTER / 24)
+            reasons.append(f"serving it costs more than the unmet penalty (${price:,.0f} per EF/s-day); raise "
+                           "policy.unmet_penalty_usd_per_exaflop_day to force it")
+        lines.append(
+            f"demand {demand} in {period_ranges(list(periods))} short by up to {worst['mw_short']:,.0f} MW "
+            f"({worst['exaflops_short']:,.2f} EF/s effective, {worst['share_short']:.0%} of it in {worst['period']}): "
+            + "; ".join(dict.fromkeys(reasons))
+        )
+    return lines
+
+
+def slack_explanations(m: Model, p: PlanInputs) -> list[str]:
+    """Elastic slacks in use: budget overruns, N-1 and concentration shortfalls."""
+    out = []
+    if "budget_over" in m.variables:
+        over = m.variables["budget_over"].solution
+        for year, value in over.to_series().items():
+            if value > 1:
+                out.append(f"{year}: spending exceeds the budget by ${value / 1e9:,.2f}B")
+    for name, words in (("security_short", "N-1 cover short"), ("concentration_over", "provider share above cap")):
+        if name in m.variables:
+            sol: xr.DataArray = m.variables[name].solution
+            df = sol.to_dataframe("v").reset_index()
+            df = df[df["v"] > 1e-6]
+            for provider, g in df.groupby("provider"):
+                out.append(f"{period_ranges(list(g['period'].astype(str)))}: {words} for {provider} "
+                           f"by up to {g['v'].max():,.2f} peak EF/s")
+    return out

@@ -1,0 +1,165 @@
+"""Read a solved model back as tidy tables (labelled, never index arithmetic)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+from linopy import Model
+
+from gigawatt.periods import HOURS_PER_QUARTER
+from gigawatt.plan.expressions import (
+    Expressions,
+    contract_capacity_ef,
+    contract_cost,
+    required_peak_ef,
+)
+from gigawatt.plan.inputs import PlanInputs
+
+TOL = 1e-6
+
+
+def _tidy(da: xr.DataArray, name: str, keep_zero: bool = False) -> pd.DataFrame:
+    df = da.rename(name).to_dataframe().reset_index()
+    df = df[[c for c in df.columns if c in da.dims or c == name]]
+    df = df[df[name].notna()]
+    if not keep_zero:
+        df = df[df[name].abs() > TOL]
+    return df.reset_index(drop=True)
+
+
+def capacity_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
+    """Capacity per period x provider x location x accelerator, in units, MW and peak EF/s."""
+    frames = []
+    alive = ex.alive_units.solution
+    if alive.size:
+        df = _tidy(alive, "accelerators")
+        df["provider"] = df["site"].map(p.site_provider.to_series())
+        df["kind"] = "owned"
+        df["mw"] = df["accelerators"] * df["acc"].map(p.acc_kw_all_in_per_pue.to_series()) \
+            * df["site"].map(p.site_pue.to_series()) / 1000
+        frames.append(df.rename(columns={"site": "location", "acc": "accelerator"}))
+    kw_default = p.acc_kw_all_in_per_pue * p.default_pue / 1000
+    if len(p.offer):
+        df = _tidy(ex.offer_units.solution, "accelerators")
+        df["provider"] = df["offer"].map(p.offer_provider.to_series())
+        df["accelerator"] = df["offer"].map(p.offer_acc.to_series())
+        df["kind"] = "cloud"
+        frames.append(df.rename(columns={"offer": "location"}))
+    if len(p.contract):
+        df = _tidy(p.contract_units, "accelerators")
+        df["provider"] = df["contract"].map(p.contract_provider.to_series())
+        df["accelerator"] = df["contract"].map(p.contract_acc.to_series())
+        df["kind"] = "contract"
+        frames.append(df.rename(columns={"contract": "location"}))
+    cols = ["period", "provider", "location", "kind", "accelerator", "accelerators", "mw", "peak_exaflops"]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(frames, ignore_index=True)
+    rented = out["mw"].isna()
+    out.loc[rented, "mw"] = out.loc[rented, "accelerators"] * out.loc[rented, "accelerator"].map(kw_default.to_series())
+    out["peak_exaflops"] = out["accelerators"] * out["accelerator"].map(p.acc_peak_ef.to_series())
+    return out[cols].sort_values(["period", "provider", "location"]).reset_index(drop=True)
+
+
+def spend_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
+    parts = {
+        "facility_capex_usd": ex.facility_capex.solution,
+        "it_capex_usd": ex.it_capex.solution,
+        "energy_usd": ex.energy_cost.solution,
+        "cloud_usd": ex.cloud_cost.solution,
+        "contracts_usd": contract_cost(p),
+    }
+    df = pd.DataFrame({k: v.reindex(period=p.period).fillna(0).values for k, v in parts.items()},
+                      index=pd.Index(p.period, name="period"))
+    df["year"] = p.year.values
+    out = df.groupby("year").sum().reset_index()
+    out["total_usd"] = out[list(parts)].sum(axis=1)
+    return out
+
+
+def finance_table(p: PlanInputs, spend: pd.DataFrame, m: Model) -> pd.DataFrame:
+    out = spend[["year", "total_usd"]].rename(columns={"total_usd": "spend_usd"})
+    out["revenue_usd"] = out["year"].map(p.revenue.to_series()).fillna(0.0)
+    out["budget_usd"] = out["year"].map(p.budget.to_series()).replace(np.inf, np.nan)
+    out["funding_gap_usd"] = (out["spend_usd"] - out["revenue_usd"]).clip(lower=0)
+    over = m.variables["budget_over"].solution.to_series() if "budget_over" in m.variables else pd.Series(dtype=float)
+    out["budget_over_usd"] = out["year"].map(over).fillna(0.0)
+    return out
+
+
+def unmet_table(p: PlanInputs, m: Model) -> pd.DataFrame:
+    df = _tidy(m.variables["unmet"].solution, "exaflops_short")
+    if df.empty:
+        return pd.DataFrame(columns=["demand", "period", "exaflops_short", "share_short", "mw_short"])
+    need = p.demand_ef.to_series()
+    df["share_short"] = [row.exaflops_short / need[(row.demand, row.period)] for row in df.itertuples()]
+    df["mw_short"] = [shortfall_mw(p, row.demand, row.exaflops_short) for row in df.itertuples()]
+    return df
+
+
+def shortfall_mw(p: PlanInputs, demand: str, effective_ef: float) -> float:
+    """Facility MW the shortfall would take on the most power-efficient suitable accelerator."""
+    compat = p.compat.sel(demand=demand)
+    kw = p.acc_kw_all_in_per_pue.where(compat & (p.acc_kw_all_in_per_pue > 0))
+    kw_per_ef = (kw / p.acc_peak_ef).min()
+    if not np.isfinite(float(kw_per_ef)):
+        kw_per_ef = (p.acc_kw_all_in_per_pue / p.acc_peak_ef).where(p.acc_kw_all_in_per_pue > 0).min()
+    peak = effective_ef / float(p.demand_mfu.sel(demand=demand))
+    return float(peak * kw_per_ef * p.default_pue / 1000)
+
+
+def shadow_price_table(p: PlanInputs, m: Model) -> pd.DataFrame:
+    """Marginal cost of one more effective EF/s-day of compute, per period (in that period's USD)."""
+    dual = m.constraints["demand_balance"].dual
+    if dual is None or dual.isnull().all():
+        return pd.DataFrame(columns=["period", "usd_per_exaflop_day"])
+    per_day = dual / (p.discount * HOURS_PER_QUARTER / 24)
+    weight = p.demand_ef.where(p.demand_ef > 0)
+    avg = (per_day * weight).sum("demand") / weight.sum("demand")
+    df = _tidy(avg, "usd_per_exaflop_day", keep_zero=True)
+    return df
+
+
+def security_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
+    """N-1 margin: share of needed peak compute left if each provider is lost."""
+    cap = ex.provider_capacity_ef.solution + contract_capacity_ef(p)
+    total = cap.sum("provider")
+    need = required_peak_ef(p)
+    without = total - cap
+    ratio = (without / need).where(need > 0)
+    df = without.rename("capacity_without_exaflops").to_dataframe().reset_index()
+    df["provider_exaflops"] = cap.to_dataframe(name="x").reset_index()["x"]
+    df["required_exaflops"] = df["period"].map(need.to_series())
+    df["cover_without_provider"] = ratio.to_dataframe(name="x").reset_index()["x"]
+    df["alpha"] = p.scenario.policy.n_minus_1_alpha
+    return df[df["provider_exaflops"] > TOL].reset_index(drop=True)
+
+
+def decision_tables(p: PlanInputs, m: Model) -> dict[str, pd.DataFrame]:
+    builds = _tidy(m.variables["build_mw"].solution, "mw_started")
+    purchases = _tidy(m.variables["install"].solution, "units")
+    if not purchases.empty:
+        price = p.acc_price.to_series()
+        purchases["usd"] = [r.units * price[(r.acc, r.period)] for r in purchases.itertuples()]
+    rentals = _tidy(m.variables["cloud_new"].solution, "units_started") if len(p.lot) else pd.DataFrame()
+    serve = []
+    for name, pool in (("serve_site", "site"), ("serve_offer", "offer"), ("serve_contract", "contract")):
+        df = _tidy(m.variables[name].solution, "exaflops")
+        if not df.empty:
+            df["pool"] = df[pool] + (("/" + df["acc"]) if "acc" in df else "")
+            serve.append(df[["demand", "pool", "period", "exaflops"]])
+    hosts = []
+    for kind in ("site", "offer", "contract"):
+        name = f"host_{kind}"
+        if name in m.variables:
+            df = _tidy(m.variables[name].solution, "chosen")
+            df = df[df["chosen"] > 0.5]
+            hosts += [{"run": r.run, "kind": kind, "location": getattr(r, kind)} for r in df.itertuples()]
+    return {
+        "builds": builds,
+        "purchases": purchases,
+        "rentals": rentals,
+        "serve": pd.concat(serve, ignore_index=True) if serve else pd.DataFrame(columns=["demand", "pool", "period", "exaflops"]),
+        "hosts": pd.DataFrame(hosts, columns=["run", "kind", "location"]),
+    }

@@ -1,0 +1,377 @@
+"""Turn a scenario plus the catalog into labelled arrays the model is built from.
+
+Everything the optimisation needs is computed here, once, and checked for NaN
+and alignment before any variable exists (a silent NaN drops terms in linopy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from gigawatt.catalog import load_catalog
+from gigawatt.economics.finance import usd_per_exaflop_day
+from gigawatt.errors import PlanError
+from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER, parse_quarter, quarter_year
+from gigawatt.scenario.model import Scenario, SiteKind
+
+BUILDABLE = (SiteKind.owned, SiteKind.colocation)
+UNMET_PENALTY_MULTIPLE = 2.0  # unmet compute costs twice the dearest catalog cloud price
+
+
+@dataclass(frozen=True)
+class AcceleratorSpec:
+    id: str
+    tflops: float
+    it_kw: float | None
+    unit_price_usd: float | None
+    decline: float
+    life_quarters: int
+
+    @property
+    def peak_ef(self) -> float:
+        """Peak dense BF16 exaFLOP/s of one accelerator."""
+        return self.tflops / 1e6
+
+
+@dataclass
+class PlanInputs:
+    """Labelled parameters of one planning problem (coords are pandas Indexes)."""
+
+    scenario: Scenario
+    period: pd.Index
+    year: xr.DataArray                  # period -> calendar year
+    discount: xr.DataArray              # period -> discount factor to the first period
+    discount_end: float                 # discount factor at the horizon's end
+    accelerators: dict[str, AcceleratorSpec]
+    fabric_overhead: float
+    default_pue: float
+    # owned / colocation sites
+    site: pd.Index
+    site_provider: xr.DataArray
+    site_max_mw: xr.DataArray
+    site_existing_mw: xr.DataArray
+    site_energised_mw: xr.DataArray     # site x period
+    site_pue: xr.DataArray
+    site_elec: xr.DataArray             # USD/MWh
+    site_capex_per_mw: xr.DataArray
+    site_online_matrix: xr.DataArray    # site x period x vintage: 1 if MW started in vintage is online
+    facility_residual: xr.DataArray     # site x vintage: share of facility value left at horizon end
+    install_mask: xr.DataArray          # site x acc x period
+    acc: pd.Index
+    acc_peak_ef: xr.DataArray
+    acc_kw_all_in_per_pue: xr.DataArray  # IT kW x (1 + fabric), times a site's PUE gives facility kW
+    acc_price: xr.DataArray             # acc x period, USD per unit bought that period
+    alive_matrix: xr.DataArray          # acc x period x vintage
+    acc_residual: xr.DataArray          # acc x vintage: share of unit value left at horizon end
+    supply_cap: xr.DataArray            # acc x period (inf where no deal limits it)
+    supply_deals: dict[str, list[str]]  # acc -> deal ids limiting it
+    # cloud
+    offer: pd.Index
+    offer_provider: xr.DataArray
+    offer_acc: xr.DataArray
+    offer_cap: xr.DataArray             # offer (inf = unlimited)
+    offer_available: xr.DataArray       # offer x period
+    lot: pd.Index                       # offer x term, flattened
+    lot_offer: xr.DataArray
+    lot_price_hour: xr.DataArray
+    lot_active_matrix: xr.DataArray     # lot x period x vintage
+    # contracts
+    contract: pd.Index
+    contract_provider: xr.DataArray
+    contract_acc: xr.DataArray
+    contract_units: xr.DataArray        # contract x period
+    contract_payment: xr.DataArray      # contract x period, USD
+    # demand
+    demand: pd.Index
+    demand_kind: xr.DataArray
+    demand_mfu: xr.DataArray
+    demand_ef: xr.DataArray             # demand x period, effective EF/s
+    demand_penalty: xr.DataArray        # demand: USD per effective EF/s-quarter
+    compat: xr.DataArray                # demand x acc
+    run: pd.Index                       # co-located training runs
+    run_min_units: xr.DataArray
+    # finance and policy
+    budget: xr.DataArray                # year (inf = none)
+    revenue: xr.DataArray               # year
+    providers: pd.Index
+    it_life_years: float
+    notes: list[str] = field(default_factory=list)
+
+
+def _da(values: object, *coords: pd.Index) -> xr.DataArray:
+    return xr.DataArray(np.asarray(values, dtype=float), coords=list(coords)) if coords else xr.DataArray(values)
+
+
+def _accelerator_specs(s: Scenario, it_life_years: float) -> dict[str, AcceleratorSpec]:
+    cat = load_catalog()
+    decline = cat.default("price_decline_per_year").value
+    specs: dict[str, AcceleratorSpec] = {}
+    for acc in cat.accelerators.values():
+        specs[acc.id] = AcceleratorSpec(
+            id=acc.id, tflops=acc.bf16_dense_tflops,
+            it_kw=acc.it_kw.value if acc.it_kw else None,
+            unit_price_usd=acc.unit_price_usd.value if acc.unit_price_usd else None,
+            decline=decline, life_quarters=max(1, round(it_life_years * 4)),
+        )
+    for deal in s.chip_deals:
+        base = specs[deal.accelerator]
+        if deal.unit_price_usd is not None:
+            specs[deal.accelerator] = AcceleratorSpec(**{**base.__dict__, "unit_price_usd": deal.unit_price_usd})
+    for o in s.accelerators:
+        base = specs.get(o.id) or AcceleratorSpec(o.id, 0.0, None, None, decline, max(1, round(it_life_years * 4)))
+        specs[o.id] = AcceleratorSpec(
+            id=o.id,
+            tflops=o.bf16_dense_tflops or base.tflops,
+            it_kw=o.it_kw if o.it_kw is not None else base.it_kw,
+            unit_price_usd=o.unit_price_usd if o.unit_price_usd is not None else base.unit_price_usd,
+            decline=o.price_decline_per_year if o.price_decline_per_year is not None else base.decline,
+            life_quarters=max(1, round(o.life_years * 4)) if o.life_years else base.life_quarters,
+        )
+    return specs
+
+
+def _vintage_matrix(starts_online_after: np.ndarray, lasts: np.ndarray, n: int) -> np.ndarray:
+    """[entity, period, vintage] = 1 where a unit started in `vintage` counts in `period`."""
+    p = np.arange(n)[None, :, None]
+    v = np.arange(n)[None, None, :]
+    lag = starts_online_after[:, None, None]
+    life = lasts[:, None, None]
+    return ((p >= v + lag) & (p < v + lag + life)).astype(float)
+
+
+def build_inputs(s: Scenario) -> PlanInputs:
+    cat = load_catalog()
+    d = cat.defaults
+    labels = s.horizon.periods
+    period = pd.Index(labels, name="period")
+    vintage = pd.Index(labels, name="vintage")
+    n = len(labels)
+    q0 = parse_quarter(labels[0])
+    qs = np.array([parse_quarter(x) for x in labels])
+    rate = s.money.discount_rate if s.money.discount_rate is not None else d["discount_rate"].value
+    years_from_start = (qs - q0) / 4.0
+    discount = _da((1 + rate) ** -years_from_start, period)
+    discount_end = float((1 + rate) ** -(n / 4.0))
+    it_life = s.finance.it_life_years or d["it_life_years"].value
+    facility_life_q = max(1, round((s.finance.facility_life_years or d["facility_life_years"].value) * 4))
+    fabric = d["fabric_overhead"].value
+    default_pue = d["pue"].value
+    specs = _accelerator_specs(s, it_life)
+    notes: list[str] = []
+
+    # --- sites ---
+    sites = [x for x in s.sites if x.kind in BUILDABLE]
+    site = pd.Index([x.id for x in sites], name="site")
+    energised = np.zeros((len(sites), n))
+    for i, x in enumerate(sites):
+        if not x.energisation:
+            energised[i, :] = x.max_power_mw
+        for step in sorted(x.energisation, key=lambda e: parse_quarter(e.from_)):
+            energised[i, qs >= parse_quarter(step.from_)] = min(step.mw, x.max_power_mw)
+    leads = np.array([
+        x.construction_lead_time_quarters if x.construction_lead_time_quarters is not None
+        else round(d["construction_lead_time_quarters"].value) for x in sites
+    ], dtype=int)
+    online = _vintage_matrix(leads, np.full(len(sites), 10**6), n)
+    facility_left = np.clip(
+        (np.arange(n)[None, :] + leads[:, None] + facility_life_q - n) / facility_life_q, 0, 1
+    )
+
+    # --- accelerators that can be bought ---
+    buyable = sorted({a for a, sp in specs.items() if sp.it_kw and sp.unit_price_usd})
+    used_at_sites: set[str] = set()
+    for x in sites:
+        for a in x.accelerators:
+            sp = specs[a]
+            if not (sp.it_kw and sp.unit_price_usd):
+                raise PlanError(
+                    f"site '{x.id}' lists '{a}', which is rent-only or has no power/price in the catalog; "
+                    f"remove it from sites[].accelerators or give it_kw and unit_price_usd under accelerators"
+                )
+        used_at_sites |= set(x.accelerators or buyable)
+    acc_ids = sorted(used_at_sites | {o.accelerator for o in s.cloud_offers}
+                     | {c.accelerator for c in s.contracts} | {dl.accelerator for dl in s.chip_deals})
+    acc = pd.Index(acc_ids, name="acc")
+    mask = np.zeros((len(sites), len(acc_ids), n), dtype=bool)
+    for i, x in enumerate(sites):
+        allowed = set(x.accelerators or buyable)
+        for j, a in enumerate(acc_ids):
+            mask[i, j, :] = a in allowed and a in buyable
+    peak = _da([specs[a].peak_ef for a in acc_ids], acc)
+    kw = _da([(specs[a].it_kw or 0.0) * (1 + fabric) for a in acc_ids], acc)
+    price = np.array([
+        [(specs[a].unit_price_usd or 0.0) * (1 - specs[a].decline) ** yf for yf in years_from_start]
+        for a in acc_ids
+    ])
+    lives = np.array([specs[a].life_quarters for a in acc_ids], dtype=int)
+    alive = _vintage_matrix(np.zeros(len(acc_ids), dtype=int), lives, n)
+    acc_left = np.clip((np.arange(n)[None, :] + lives[:, None] - n) / lives[:, None], 0, 1)
+
+    supply = np.full((len(acc_ids), n), np.inf)
+    supply_deals: dict[str, list[str]] = {}
+    for deal in s.chip_deals:
+        j = acc_ids.index(deal.accelerator)
+        if np.isinf(supply[j]).all():
+            supply[j] = 0.0
+        a0, a1 = parse_quarter(deal.start), parse_quarter(deal.end)
+        sp = specs[deal.accelerator]
+        if deal.units_per_quarter is not None:
+            units = deal.units_per_quarter
+        else:
+            if not sp.it_kw:
+                raise PlanError(f"chip deal '{deal.id}' is in MW but '{deal.accelerator}' has no it_kw; give units_per_quarter")
+            units = (deal.mw_per_quarter or 0.0) * 1000 / (sp.it_kw * (1 + fabric) * default_pue)
+        supply[j, (qs >= a0) & (qs <= a1)] += units
+        supply_deals.setdefault(deal.accelerator, []).append(deal.id)
+
+    # --- cloud offers and their term lots ---
+    offer = pd.Index([o.id for o in s.cloud_offers], name="offer")
+    lots, lot_offer, lot_price, lot_term = [], [], [], []
+    for o in s.cloud_offers:
+        for term in o.terms:
+            lots.append(f"{o.id}/{term.quarters}q")
+            lot_offer.append(o.id)
+            lot_price.append(term.price_usd_per_accelerator_hour)
+            lot_term.append(term.quarters)
+    lot = pd.Index(lots, name="lot")
+    available = np.array([
+        [o.available_from is None or q >= parse_quarter(o.available_from) for q in qs] for o in s.cloud_offers
+    ], dtype=bool).reshape(len(offer), n)
+
+    # --- contracts ---
+    contract = pd.Index([c.id for c in s.contracts], name="contract")
+    c_units = np.zeros((len(contract), n))
+    c_pay = np.zeros((len(contract), n))
+    for i, c in enumerate(s.contracts):
+        active = (qs >= parse_quarter(c.start)) & (qs < parse_quarter(c.start) + c.term_quarters)
+        if c.capacity_accelerators is not None:
+            units = c.capacity_accelerators
+        else:
+            sp = specs[c.accelerator]
+            if not sp.it_kw:
+                raise PlanError(f"contract '{c.id}' is in MW but '{c.accelerator}' has no it_kw; give capacity_accelerators")
+            units = (c.capacity_mw or 0.0) * 1000 / (sp.it_kw * (1 + fabric) * default_pue)
+        c_units[i, active] = units
+        per_quarter = (c.payment_usd_per_year / 4) if c.payment_usd_per_year is not None else (c.total_usd or 0) / c.term_quarters
+        c_pay[i, active] = per_quarter
+        if not active.any():
+            notes.append(f"contract '{c.id}' lies outside the horizon and is ignored")
+
+    # --- demand ---
+    dem_ids, kinds, mfus, rows, allowed_rows = [], [], [], [], []
+    runs, run_min = [], []
+    for r in s.demand.training:
+        a, b = parse_quarter(r.start), parse_quarter(r.end)
+        window = (qs >= a) & (qs <= b)
+        if r.total_exaflop is not None:
+            exaflop = r.total_exaflop
+        else:
+            ref = specs[r.reference_accelerator or ""]
+            exaflop = (r.accelerator_hours or 0) * 3600 * ref.tflops * 1e12 * r.mfu / 1e18
+        n_q = b - a + 1
+        row = np.where(window, exaflop / (n_q * SECONDS_PER_QUARTER), 0.0)
+        if window.sum() < n_q:
+            notes.append(f"training run '{r.id}' runs {r.start}-{r.end}, partly outside the horizon; only the inside is planned")
+        dem_ids.append(r.id)
+        kinds.append("training")
+        mfus.append(r.mfu)
+        rows.append(row)
+        allowed_rows.append(set(r.allowed_accelerators))
+        if r.colocated:
+            runs.append(r.id)
+            run_min.append(r.min_colocated_accelerators)
+    for load in s.demand.inference:
+        row = np.zeros(n)
+        if load.exaflops:
+            for label, value in sorted(load.exaflops.items(), key=lambda kv: parse_quarter(kv[0])):
+                row[qs >= parse_quarter(label)] = value
+        else:
+            start = parse_quarter(load.start or labels[0])
+            grow = (1 + load.growth_per_year) ** ((qs - start) / 4.0)
+            row = np.where(qs >= start, (load.start_exaflops or 0.0) * grow, 0.0)
+        dem_ids.append(load.id)
+        kinds.append("inference")
+        mfus.append(load.utilization)
+        rows.append(row)
+        allowed_rows.append(set(load.allowed_accelerators))
+    demand = pd.Index(dem_ids, name="demand")
+    compat = np.array([[not allowed or a in allowed for a in acc_ids] for allowed in allowed_rows], dtype=bool)
+    compat = compat.reshape(len(dem_ids), len(acc_ids))
+
+    # Unmet compute is priced from the catalog's dearest cloud price per EF-day.
+    dearest = max(
+        usd_per_exaflop_day(p.usd_per_gpu_hour, cat.accelerators[p.accelerator].bf16_dense_tflops)
+        for p in cat.cloud_prices.values() if p.usd_per_gpu_hour and p.accelerator
+    )
+    days_q = HOURS_PER_QUARTER / 24
+    if s.policy.unmet_penalty_usd_per_exaflop_day is not None:
+        penalty = [s.policy.unmet_penalty_usd_per_exaflop_day * days_q for _ in mfus]
+    else:
+        penalty = [UNMET_PENALTY_MULTIPLE * dearest / m * days_q for m in mfus]
+
+    years = sorted({quarter_year(q) for q in qs})
+    year = pd.Index(years, name="year")
+    budget = _da([s.finance.budget_usd_per_year.get(y, np.inf) for y in years], year)
+    revenue = _da([s.finance.revenue_usd_per_year.get(y, 0.0) for y in years], year)
+    providers = pd.Index(sorted({p.id for p in s.providers}), name="provider")
+
+    inputs = PlanInputs(
+        scenario=s, period=period,
+        year=xr.DataArray([quarter_year(q) for q in qs], coords=[period]),
+        discount=discount, discount_end=discount_end,
+        accelerators=specs, fabric_overhead=fabric, default_pue=default_pue,
+        site=site,
+        site_provider=xr.DataArray([x.provider for x in sites], coords=[site]),
+        site_max_mw=_da([x.max_power_mw for x in sites], site),
+        site_existing_mw=_da([x.existing_mw for x in sites], site),
+        site_energised_mw=_da(energised, site, period),
+        site_pue=_da([x.pue or default_pue for x in sites], site),
+        site_elec=_da([x.electricity_usd_per_mwh if x.electricity_usd_per_mwh is not None
+                       else d["electricity_usd_per_mwh"].value for x in sites], site),
+        site_capex_per_mw=_da([x.facility_capex_usd_per_mw if x.facility_capex_usd_per_mw is not None
+                               else d["facility_capex_usd_per_mw"].value for x in sites], site),
+        site_online_matrix=_da(online, site, period, vintage),
+        facility_residual=_da(facility_left, site, vintage),
+        install_mask=xr.DataArray(mask, coords=[site, acc, period]),
+        acc=acc, acc_peak_ef=peak, acc_kw_all_in_per_pue=kw,
+        acc_price=_da(price, acc, period),
+        alive_matrix=_da(alive, acc, period, vintage),
+        acc_residual=_da(acc_left, acc, vintage),
+        supply_cap=_da(supply, acc, period), supply_deals=supply_deals,
+        offer=offer,
+        offer_provider=xr.DataArray([o.provider for o in s.cloud_offers], coords=[offer]),
+        offer_acc=xr.DataArray([o.accelerator for o in s.cloud_offers], coords=[offer]),
+        offer_cap=_da([o.max_accelerators if o.max_accelerators is not None else np.inf for o in s.cloud_offers], offer),
+        offer_available=xr.DataArray(available, coords=[offer, period]),
+        lot=lot, lot_offer=xr.DataArray(lot_offer, coords=[lot]),
+        lot_price_hour=_da(lot_price, lot),
+        lot_active_matrix=_da(_vintage_matrix(np.zeros(len(lots), dtype=int), np.array(lot_term, dtype=int), n), lot, period, vintage),
+        contract=contract,
+        contract_provider=xr.DataArray([c.counterparty for c in s.contracts], coords=[contract]),
+        contract_acc=xr.DataArray([c.accelerator for c in s.contracts], coords=[contract]),
+        contract_units=_da(c_units, contract, period),
+        contract_payment=_da(c_pay, contract, period),
+        demand=demand,
+        demand_kind=xr.DataArray(kinds, coords=[demand]),
+        demand_mfu=_da(mfus, demand),
+        demand_ef=_da(np.array(rows).reshape(len(dem_ids), n), demand, period),
+        demand_penalty=_da(penalty, demand),
+        compat=xr.DataArray(compat, coords=[demand, acc]),
+        run=pd.Index(runs, name="run"),
+        run_min_units=_da(run_min, pd.Index(runs, name="run")),
+        budget=budget, revenue=revenue, providers=providers,
+        it_life_years=it_life, notes=notes,
+    )
+    _check_finite(inputs)
+    return inputs
+
+
+def _check_finite(p: PlanInputs) -> None:
+    """No NaN may reach the model: it would silently drop terms."""
+    for name, value in vars(p).items():
+        if isinstance(value, xr.DataArray) and value.dtype.kind == "f" and bool(value.isnull().any()):
+            raise PlanError(f"internal: input '{name}' has NaN values; please report this with your scenario")

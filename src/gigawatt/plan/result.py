@@ -1,0 +1,108 @@
+"""A solved plan as data: tidy tables plus metadata, saved and loaded losslessly."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gigawatt.errors import PlanError
+
+TABLES = (
+    "capacity", "spend", "finance", "unmet", "shadow_price", "security",
+    "builds", "purchases", "rentals", "serve", "hosts",
+)
+
+
+@dataclass
+class Plan:
+    status: str                      # optimal | shortfall (served with elastic slacks)
+    npv_usd: float
+    tables: dict[str, pd.DataFrame]
+    binding: list[str]
+    explanations: list[str]
+    unit_costs: dict[str, float]
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    # --- views people ask for first ---
+
+    def capacity_mw(self) -> dict[str, dict[str, float]]:
+        """period -> provider -> MW (owned: facility draw; rented: accelerators' facility-equivalent)."""
+        cap = self.tables["capacity"]
+        if cap.empty:
+            return {}
+        pivot = cap.groupby(["period", "provider"])["mw"].sum().unstack(fill_value=0.0)
+        return {str(t): {str(k): float(v) for k, v in row.items()} for t, row in pivot.iterrows()}
+
+    def spend_by_year(self) -> dict[str, float]:
+        s = self.tables["spend"]
+        return {str(int(y)): float(v) for y, v in zip(s["year"], s["total_usd"], strict=True)}
+
+    def funding_gap_by_year(self) -> dict[str, float]:
+        f = self.tables["finance"]
+        return {str(int(y)): float(v) for y, v in zip(f["year"], f["funding_gap_usd"], strict=True)}
+
+    def unmet_summary(self) -> list[dict[str, Any]]:
+        return self.tables["unmet"].to_dict(orient="records")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "npv_usd": self.npv_usd,
+            "capacity_mw": self.capacity_mw(),
+            "spend_usd": self.spend_by_year(),
+            "funding_gap_usd": self.funding_gap_by_year(),
+            "unmet": self.unmet_summary(),
+            "binding": self.binding,
+            "explanations": self.explanations,
+            "unit_costs": self.unit_costs,
+            "shadow_price_usd_per_exaflop_day": {
+                str(r.period): float(r.usd_per_exaflop_day)
+                for r in self.tables["shadow_price"].itertuples()
+            } if not self.tables["shadow_price"].empty else {},
+            "metadata": self.metadata,
+        }
+
+    # --- persistence ---
+
+    def save(self, directory: str | Path, fmt: str = "csv") -> Path:
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables.items():
+            if fmt == "parquet":
+                df.to_parquet(out / f"{name}.parquet", index=False)
+            else:
+                df.to_csv(out / f"{name}.csv", index=False)
+        meta = {
+            "status": self.status, "npv_usd": self.npv_usd, "binding": self.binding,
+            "explanations": self.explanations, "unit_costs": self.unit_costs,
+            "metadata": self.metadata, "format": fmt, "tables": sorted(self.tables),
+        }
+        tmp = out / "plan.json.tmp"
+        tmp.write_text(json.dumps(meta, indent=2, default=str))
+        tmp.replace(out / "plan.json")  # written last and atomically: a half-saved plan never loads
+        return out
+
+    @classmethod
+    def load(cls, directory: str | Path) -> Plan:
+        src = Path(directory)
+        try:
+            meta = json.loads((src / "plan.json").read_text())
+        except FileNotFoundError:
+            raise PlanError(f"{src}: no plan.json here; point at a directory written by `gigawatt plan --out`") from None
+        fmt = meta.get("format", "csv")
+        tables = {}
+        for name in meta["tables"]:
+            path = src / f"{name}.{fmt}"
+            if fmt == "parquet":
+                tables[name] = pd.read_parquet(path)
+            else:
+                try:
+                    tables[name] = pd.read_csv(path)
+                except pd.errors.EmptyDataError:
+                    tables[name] = pd.DataFrame()
+        return cls(status=meta["status"], npv_usd=meta["npv_usd"], tables=tables, binding=meta["binding"],
+                   explanations=meta["explanations"], unit_costs=meta["unit_costs"], metadata=meta["metadata"])
