@@ -17,12 +17,16 @@ from gigawatt.plan.inputs import PlanInputs
 
 def define_site_build_limit(m: Model, p: PlanInputs) -> None:
     """Existing plus all facility MW started never exceeds a site's maximum power."""
+    if len(p.site) == 0:
+        return
     m.add_constraints(m.variables["build_mw"].sum("period") <= p.site_max_mw - p.site_existing_mw,
                       name="site_max_power")
 
 
 def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """Installed accelerators' facility draw fits in online facility MW and in energised grid power."""
+    if len(p.site) == 0:
+        return
     m.add_constraints(ex.facility_draw_mw <= ex.online_mw, name="facility_power")
     m.add_constraints(ex.facility_draw_mw <= p.site_energised_mw, name="grid_power")
 
@@ -42,7 +46,7 @@ def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.offer) == 0 or not bool(capped.any()):
         return
     cap = p.offer_cap.where(capped, 0).broadcast_like(p.offer_available)
-    m.add_constraints(ex.offer_units <= cap, mask=capped.broadcast_like(p.offer_available),
+    m.add_constraints(ex.offer_units <= cap, mask=xr.DataArray(capped).broadcast_like(p.offer_available),
                       name="cloud_availability")
 
 
@@ -60,8 +64,9 @@ def define_demand_balance(m: Model, p: PlanInputs) -> None:
 def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """Each pool's peak EF/s covers what it serves divided by each demand's MFU."""
     mfu = p.demand_mfu
-    site_use = (m.variables["serve_site"] / mfu).sum("demand")
-    m.add_constraints(site_use <= ex.alive_units * p.acc_peak_ef, mask=p.install_mask, name="site_capacity")
+    if len(p.site):
+        site_use = (m.variables["serve_site"] / mfu).sum("demand")
+        m.add_constraints(site_use <= ex.alive_units * p.acc_peak_ef, mask=p.install_mask, name="site_capacity")
     if len(p.offer):
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
         offer_use = (m.variables["serve_offer"] / mfu).sum("demand")
@@ -79,7 +84,7 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
         return
     run_demand = p.demand_ef.sel(demand=p.run.rename("demand")).rename(demand="run")
     window = run_demand > 0
-    families = (("site", "serve_site", ["acc"]), ("offer", "serve_offer", []), ("contract", "serve_contract", []))
+    families: tuple[tuple[str, str, list[str]], ...] = (("site", "serve_site", ["acc"]), ("offer", "serve_offer", []), ("contract", "serve_contract", []))
     hosts = []
     for kind, serve_name, extra in families:
         host = m.variables[f"host_{kind}"]

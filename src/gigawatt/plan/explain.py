@@ -101,9 +101,9 @@ def explain_shortfalls(
         return []
     by_family: dict[tuple[str, str], set[str]] = defaultdict(set)
     for b in binding:
-        by_family[(str(b["family"]), str(b["entity"]))] |= set(b["periods"])  # type: ignore[arg-type]
-    loads = [*p.scenario.demand.training, *p.scenario.demand.inference]
-    allowed = {r.id: set(r.allowed_accelerators) for r in loads}
+        by_family[(str(b["family"]), str(b["entity"]))] |= {str(x) for x in b["periods"]}  # type: ignore[attr-defined]
+    allowed = {r.id: set(r.allowed_accelerators) for r in p.scenario.demand.training}
+    allowed |= {r.id: set(r.allowed_accelerators) for r in p.scenario.demand.inference}
     lines = []
     for demand, rows in unmet.groupby("demand"):
         demand = str(demand)

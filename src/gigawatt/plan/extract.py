@@ -55,9 +55,11 @@ def capacity_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
     cols = ["period", "provider", "location", "kind", "accelerator", "accelerators", "mw", "peak_exaflops"]
     if not frames:
         return pd.DataFrame(columns=cols)
-    out = pd.concat(frames, ignore_index=True)
+    out = pd.concat(frames, ignore_index=True).reindex(columns=cols)
     rented = out["mw"].isna()
-    out.loc[rented, "mw"] = out.loc[rented, "accelerators"] * out.loc[rented, "accelerator"].map(kw_default.to_series())
+    if rented.any():
+        kw = out.loc[rented, "accelerator"].map(kw_default.to_series()).astype(float)
+        out.loc[rented, "mw"] = out.loc[rented, "accelerators"].astype(float) * kw
     out["peak_exaflops"] = out["accelerators"] * out["accelerator"].map(p.acc_peak_ef.to_series())
     return out[cols].sort_values(["period", "provider", "location"]).reset_index(drop=True)
 

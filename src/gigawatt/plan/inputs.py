@@ -265,14 +265,14 @@ def build_inputs(s: Scenario) -> PlanInputs:
     dem_ids, kinds, mfus, rows, allowed_rows = [], [], [], [], []
     runs, run_min = [], []
     for r in s.demand.training:
-        a, b = parse_quarter(r.start), parse_quarter(r.end)
-        window = (qs >= a) & (qs <= b)
+        first, last = parse_quarter(r.start), parse_quarter(r.end)
+        window = (qs >= first) & (qs <= last)
         if r.total_exaflop is not None:
             exaflop = r.total_exaflop
         else:
             ref = specs[r.reference_accelerator or ""]
             exaflop = (r.accelerator_hours or 0) * 3600 * ref.tflops * 1e12 * r.mfu / 1e18
-        n_q = b - a + 1
+        n_q = last - first + 1
         row = np.where(window, exaflop / (n_q * SECONDS_PER_QUARTER), 0.0)
         if window.sum() < n_q:
             notes.append(f"training run '{r.id}' runs {r.start}-{r.end}, partly outside the horizon; only the inside is planned")

@@ -87,7 +87,7 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, log_fn: str | 
     log = str(log_fn) if log_fn else None
     status, condition, gap = _solve(m, p, log)
     t_solve = time.perf_counter() - t1
-    objective = float(m.objective.value)
+    objective = float(m.objective.value or 0.0)
 
     dual_m, dual_ex = m, ex
     t_dual = 0.0

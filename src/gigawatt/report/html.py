@@ -25,7 +25,7 @@ def page(title: str, subtitle: str, sections: list[tuple[str, str]]) -> str:
 
 def figure_html(fig: go.Figure, first: bool) -> str:
     """The first figure carries plotly.js inline so the page needs no network."""
-    return fig.to_html(full_html=False, include_plotlyjs=True if first else False)
+    return fig.to_html(full_html=False, include_plotlyjs=bool(first))
 
 
 def bullet_list(items: list[str], css: str = "") -> str:
