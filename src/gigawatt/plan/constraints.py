@@ -34,7 +34,7 @@ def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
 def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
     """Units bought per accelerator and period stay within the chip deals that supply them."""
     capped = np.isfinite(p.supply_cap)
-    if not bool(capped.any()):
+    if len(p.site) == 0 or not bool(capped.any()):
         return
     m.add_constraints(m.variables["install"].sum("site") <= p.supply_cap.where(capped, 0), mask=capped,
                       name="chip_supply")

@@ -108,7 +108,7 @@ def explain_shortfalls(
     for demand, rows in unmet.groupby("demand"):
         demand = str(demand)
         periods = set(rows["period"].astype(str))
-        worst = rows.loc[rows["mw_short"].idxmax()]
+        worst = rows.loc[rows["exaflops_short"].idxmax()]
         pools = _usable_pools(p, demand)
         reasons: list[str] = []
         pooled_accs = {str(a) for s in pools["site"] for a in p.acc.values
@@ -142,9 +142,10 @@ def explain_shortfalls(
             price = float(p.demand_penalty.sel(demand=demand)) / (HOURS_PER_QUARTER / 24)
             reasons.append(f"serving it costs more than the unmet penalty (${price:,.0f} per EF/s-day); raise "
                            "policy.unmet_penalty_usd_per_exaflop_day to force it")
+        size = f"{worst['mw_short']:,.0f} MW (" if np.isfinite(worst["mw_short"]) else "("
         lines.append(
-            f"demand {demand} in {period_ranges(list(periods))} short by up to {worst['mw_short']:,.0f} MW "
-            f"({worst['exaflops_short']:,.2f} EF/s effective, {worst['share_short']:.0%} of it in {worst['period']}): "
+            f"demand {demand} in {period_ranges(list(periods))} short by up to {size}"
+            f"{worst['exaflops_short']:,.2f} EF/s effective, {worst['share_short']:.0%} of it in {worst['period']}): "
             + "; ".join(dict.fromkeys(reasons))
         )
     return lines

@@ -36,8 +36,8 @@ def capacity_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
         df = _tidy(alive, "accelerators")
         df["provider"] = df["site"].map(p.site_provider.to_series())
         df["kind"] = "owned"
-        df["mw"] = df["accelerators"] * df["acc"].map(p.acc_kw_all_in_per_pue.to_series()) \
-            * df["site"].map(p.site_pue.to_series()) / 1000
+        kw = df["acc"].map(p.acc_kw_all_in_per_pue.to_series()).astype(float)
+        df["mw"] = df["accelerators"] * kw * df["site"].map(p.site_pue.to_series()).astype(float) / 1000
         frames.append(df.rename(columns={"site": "location", "acc": "accelerator"}))
     kw_default = p.acc_kw_all_in_per_pue * p.default_pue / 1000
     if len(p.offer):
@@ -60,7 +60,7 @@ def capacity_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
     if rented.any():
         kw = out.loc[rented, "accelerator"].map(kw_default.to_series()).astype(float)
         out.loc[rented, "mw"] = out.loc[rented, "accelerators"].astype(float) * kw
-    out["peak_exaflops"] = out["accelerators"] * out["accelerator"].map(p.acc_peak_ef.to_series())
+    out["peak_exaflops"] = out["accelerators"] * out["accelerator"].map(p.acc_peak_ef.to_series()).astype(float)
     return out[cols].sort_values(["period", "provider", "location"]).reset_index(drop=True)
 
 
@@ -102,6 +102,8 @@ def unmet_table(p: PlanInputs, m: Model) -> pd.DataFrame:
 
 def shortfall_mw(p: PlanInputs, demand: str, effective_ef: float) -> float:
     """Facility MW the shortfall would take on the most power-efficient suitable accelerator."""
+    if not bool((p.acc_kw_all_in_per_pue > 0).any()):
+        return float("nan")
     compat = p.compat.sel(demand=demand)
     kw = p.acc_kw_all_in_per_pue.where(compat & (p.acc_kw_all_in_per_pue > 0))
     kw_per_ef = (kw / p.acc_peak_ef).min()

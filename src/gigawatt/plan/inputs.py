@@ -103,7 +103,10 @@ class PlanInputs:
 
 
 def _da(values: object, *coords: pd.Index) -> xr.DataArray:
-    return xr.DataArray(np.asarray(values, dtype=float), coords=list(coords)) if coords else xr.DataArray(values)
+    if not coords:
+        return xr.DataArray(values)
+    data = np.asarray(values, dtype=float).reshape([len(c) for c in coords])  # empty lists keep their shape
+    return xr.DataArray(data, coords=list(coords))
 
 
 def _accelerator_specs(s: Scenario, it_life_years: float) -> dict[str, AcceleratorSpec]:

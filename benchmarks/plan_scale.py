@@ -1,0 +1,131 @@
+"""Planner at scale: model-build vs solve time, MIP gap, and growth from 8 to 64 quarters.
+
+Scenario: 40 sites, 14 accelerators, 12 providers, 100 training runs, 8 inference
+regions, generated from a seed. Baseline, same run: HiGHS on the LP relaxation of the
+same model (co-location binaries relaxed), i.e. what the MIP's placement choices cost.
+
+    python benchmarks/plan_scale.py            # 32 quarters + the 8..64 growth table
+    python benchmarks/plan_scale.py --quick    # 8 and 16 quarters only
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+from gigawatt.catalog import load_catalog
+from gigawatt.periods import quarter_label
+from gigawatt.plan.build import build_model
+from gigawatt.plan.inputs import build_inputs
+from gigawatt.plan.solve import _quiet_stdout
+from gigawatt.scenario import Scenario
+
+START = 2025 * 4
+
+
+def large_scenario(quarters: int, seed: int = 7, sites: int = 40, providers: int = 12,
+                   runs: int = 100, regions: int = 8) -> Scenario:
+    rng = np.random.default_rng(seed)
+    cat = load_catalog()
+    buyable = [a.id for a in cat.accelerators.values() if not a.rent_only]
+    all_accs = list(cat.accelerators)
+    cloud_providers = [f"cloud{i}" for i in range(providers - 1)]
+    end = START + quarters - 1
+    doc: dict[str, Any] = {
+        "name": f"scale-{quarters}q",
+        "horizon": {"start": quarter_label(START), "end": quarter_label(end)},
+        "money": {"discount_rate": 0.08},
+        "providers": [{"id": "self", "kind": "owned"}] + [{"id": p, "kind": "cloud"} for p in cloud_providers],
+        "sites": [
+            {"id": f"site{i:02d}", "provider": "self", "max_power_mw": float(rng.uniform(100, 2000)),
+             "existing_mw": 0.0,
+             "energisation": [{"from": quarter_label(START + int(rng.integers(0, 8))), "mw": float(rng.uniform(50, 2000))}],
+             "electricity_usd_per_mwh": float(rng.uniform(50, 110)),
+             "construction_lead_time_quarters": int(rng.integers(2, 9)),
+             "accelerators": list(rng.choice(buyable, size=4, replace=False))}
+            for i in range(sites)
+        ],
+        "cloud_offers": [
+            {"id": f"offer{i:02d}", "provider": cloud_providers[i % len(cloud_providers)],
+             "region": f"r{i % regions}", "accelerator": all_accs[i % len(all_accs)],
+             "terms": [{"quarters": 1, "price_usd_per_accelerator_hour": float(rng.uniform(4, 12))},
+                       {"quarters": 12, "price_usd_per_accelerator_hour": float(rng.uniform(2, 5))}],
+             "max_accelerators": float(rng.uniform(20_000, 300_000))}
+            for i in range(3 * len(all_accs))
+        ],
+        "chip_deals": [
+            {"id": f"deal{i}", "vendor": "v", "accelerator": buyable[i],
+             "units_per_quarter": float(rng.uniform(20_000, 150_000)),
+             "start": quarter_label(START), "end": quarter_label(end)}
+            for i in range(4)
+        ],
+        "demand": {
+            "training": [],
+            "inference": [
+                {"id": f"region{r}", "start": quarter_label(START), "start_exaflops": float(rng.uniform(20, 200)),
+                 "growth_per_year": float(rng.uniform(0.3, 1.0)), "utilization": 0.35}
+                for r in range(regions)
+            ],
+        },
+        "policy": {"max_provider_share": 0.5, "n_minus_1_alpha": 0.5, "mip_gap": 0.005, "time_limit_s": 300},
+    }
+    for r in range(runs):
+        a = START + int(rng.integers(0, quarters - 1))
+        b = min(end, a + int(rng.integers(1, 4)))
+        doc["demand"]["training"].append({
+            "id": f"run{r:03d}", "total_exaflop": float(rng.uniform(1e7, 3e9)), "start": quarter_label(a),
+            "end": quarter_label(b), "mfu": 0.4, "min_colocated_accelerators": float(rng.choice([0, 20_000, 100_000])),
+            "allowed_accelerators": list(rng.choice(all_accs, size=5, replace=False)),
+        })
+    return Scenario.model_validate(doc)
+
+
+def run_once(quarters: int, relax: bool = False) -> dict[str, float]:
+    s = large_scenario(quarters)
+    t0 = time.perf_counter()
+    p = build_inputs(s)
+    m, _ = build_model(p)
+    build = time.perf_counter() - t0
+    options = {"output_flag": False, "mip_rel_gap": 0.005, "time_limit": 300.0}
+    if relax:
+        options["solve_relaxation"] = True
+    t1 = time.perf_counter()
+    with _quiet_stdout():
+        m.solve(solver_name="highs", io_api="direct", **options)
+    solve = time.perf_counter() - t1
+    info = m.solver_model.getInfo()
+    gap = float(info.mip_gap) if m.variables.binaries.nvars and not relax else 0.0
+    return {"quarters": quarters, "build_s": build, "solve_s": solve, "gap": gap, "objective": float(m.objective.value),
+            "vars": int(m.nvars), "cons": int(m.ncons), "binaries": int(m.variables.binaries.nvars)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    sizes = [8, 16] if args.quick else [8, 16, 32, 64]
+    main_q = 16 if args.quick else 32
+    print("quarters  vars      cons      binaries  build_s  solve_s  gap      build/total")
+    results = {}
+    for q in sizes:
+        r = run_once(q)
+        results[q] = r
+        total = r["build_s"] + r["solve_s"]
+        print(f"{q:8d}  {r['vars']:8d}  {r['cons']:8d}  {r['binaries']:8d}  {r['build_s']:7.2f}  "
+              f"{r['solve_s']:7.2f}  {r['gap']:6.3%}  {r['build_s'] / total:6.1%}")
+    r = results[main_q]
+    lp = run_once(main_q, relax=True)
+    total = r["build_s"] + r["solve_s"]
+    print(f"\n{main_q} quarters (40 sites, 14 accelerators, 12 providers, 100 runs, 8 regions):")
+    print(f"  build {r['build_s']:.2f} s, solve {r['solve_s']:.2f} s, total {total:.2f} s, MIP gap {r['gap']:.3%}")
+    print(f"  build / solve = {r['build_s'] / r['solve_s']:.2f}; build share of total = {r['build_s'] / total:.1%}")
+    print(f"  baseline LP relaxation: solve {lp['solve_s']:.2f} s, objective {lp['objective']:.4g}")
+    print(f"  MIP solve / LP-relaxation solve = {r['solve_s'] / lp['solve_s']:.2f}x; "
+          f"MIP objective / LP bound = {r['objective'] / lp['objective']:.4f}")
+
+
+if __name__ == "__main__":
+    main()
