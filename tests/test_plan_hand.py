@@ -93,7 +93,7 @@ def test_unservable_demand_is_explained_not_failed():
 
 def test_colocated_run_cannot_split_across_offers():
     run = {"id": "big", "total_exaflop": 2.0 * 2190 * 3600, "start": "2026Q1", "end": "2026Q1",
-           "mfu": 0.5, "allowed_accelerators": ["nvidia_h100_sxm"]}
+           "mfu": 0.5, "allowed_accelerators": ["nvidia_h100_sxm"], "colocated": True}
     half = 2.0 / 0.5 / H100_EF / 2 * 1.01
     s = scenario(cloud_offers=[offer("a", 2.0, cap=half), offer("b", 2.0, provider="cloud2", cap=half)],
                  demand={"training": [run]})

@@ -53,7 +53,7 @@ class SolveProgress:
             "inputs": "reading scenario and catalog",
             "build": "building the model",
             "solve": "solving with HiGHS ({variables:,} variables, {constraints:,} constraints, {binaries:,} binary)",
-            "duals": "MIP gap {mip_gap:.3%}; re-solving the LP with placements fixed for prices",
+            "rounded": "co-located runs placed by relax-and-round, {gap:.3%} from the LP bound",
             "results": "writing results",
         }
         self.phase = words.get(phase, phase).format(**info)

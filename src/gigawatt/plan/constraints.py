@@ -4,15 +4,38 @@ from __future__ import annotations
 
 import numpy as np
 import xarray as xr
-from linopy import Model
+from linopy import LinearExpression, Model
 
 from gigawatt.plan.expressions import (
     Expressions,
     contract_capacity_ef,
     contract_cost,
+    incidence,
     required_peak_ef,
 )
 from gigawatt.plan.inputs import PlanInputs
+
+
+def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
+    """Stocks equal their flows: alive = bought within life, online = built past lead time,
+    rented = active cloud terms, provider EF/s = what each provider holds."""
+    if len(p.site):
+        m.add_constraints(ex.alive_units - ex.vintage_sum("install", p.alive_matrix) == 0,
+                          mask=p.install_mask, name="alive_balance")
+        m.add_constraints(ex.online_mw - ex.vintage_sum("build_mw", p.site_online_matrix) == p.site_existing_mw,
+                          name="online_balance")
+    if len(p.offer):
+        lot_of_offer = incidence(p.lot_offer, xr.DataArray(p.offer, coords=[p.offer]))
+        active = (ex.cloud_active_units * lot_of_offer).sum("lot")
+        m.add_constraints(ex.offer_units - active == 0, mask=p.offer_available, name="rented_balance")
+    providers = xr.DataArray(p.providers, coords=[p.providers])
+    held: LinearExpression = 1 * ex.provider_capacity_ef
+    if len(p.site):
+        held = held - (ex.alive_units * p.acc_peak_ef * incidence(p.site_provider, providers)).sum(["site", "acc"])
+    if len(p.offer):
+        offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
+        held = held - (ex.offer_units * offer_peak * incidence(p.offer_provider, providers)).sum("offer")
+    m.add_constraints(held == contract_capacity_ef(p), name="provider_balance")
 
 
 def define_site_build_limit(m: Model, p: PlanInputs) -> None:
@@ -86,12 +109,13 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
     window = run_demand > 0
     families: tuple[tuple[str, str, list[str]], ...] = (("site", "serve_site", ["acc"]), ("offer", "serve_offer", []), ("contract", "serve_contract", []))
     hosts = []
+    bounds = host_serve_bounds(p)
     for kind, serve_name, extra in families:
         host = m.variables[f"host_{kind}"]
         serve = m.variables[serve_name].sel(demand=p.run.rename("demand")).rename(demand="run")
         if extra:
             serve = serve.sum(extra)
-        m.add_constraints(serve <= run_demand * host, mask=window, name=f"colocation_{kind}")
+        m.add_constraints(serve <= bounds[kind] * host, mask=window, name=f"colocation_{kind}")
         hosts.append(host.sum(kind))
     m.add_constraints(hosts[0] + hosts[1] + hosts[2] <= 1, name="one_host")
     k = p.run_min_units
@@ -105,14 +129,32 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
                               name="min_cluster_offer")
 
 
+def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
+    """Tightest big-M for serve <= M x host: the run's demand, or all a location could ever
+    deliver to it that period if less. Tight Ms make the relaxation respect co-location."""
+    runs = p.run.rename("demand")
+    demand = p.demand_ef.sel(demand=runs).rename(demand="run")
+    mfu = p.demand_mfu.sel(demand=runs).rename(demand="run")
+    compat = p.compat.sel(demand=runs).rename(demand="run")
+    site_units = p.site_energised_mw * 1000 / (p.acc_kw_all_in_per_pue * p.site_pue)
+    site_peak = (site_units * p.acc_peak_ef).where(p.install_mask & compat & (p.acc_kw_all_in_per_pue > 0), 0.0)
+    offer_peak = p.offer_cap * p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
+    contract_peak = p.contract_units * p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
+    return {
+        "site": xr.where(demand < site_peak.max("acc") * mfu, demand, site_peak.max("acc") * mfu),
+        "offer": xr.where(demand < offer_peak * mfu, demand, offer_peak * mfu),
+        "contract": xr.where(demand < contract_peak * mfu, demand, contract_peak * mfu),
+    }
+
+
 def define_concentration_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """No provider holds more than the allowed share of total capacity."""
     share = p.scenario.policy.max_provider_share
     if share >= 1:
         return
-    cap = ex.provider_capacity_ef + contract_capacity_ef(p)
-    total = cap.sum("provider")
-    m.add_constraints(cap - share * total - m.variables["concentration_over"] <= 0, name="concentration")
+    cap = ex.provider_capacity_ef
+    m.add_constraints(cap - share * cap.sum("provider") - m.variables["concentration_over"] <= 0,
+                      name="concentration")
 
 
 def define_n_minus_1_security(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -120,11 +162,9 @@ def define_n_minus_1_security(m: Model, p: PlanInputs, ex: Expressions) -> None:
     alpha = p.scenario.policy.n_minus_1_alpha
     if alpha <= 0:
         return
-    cap = ex.provider_capacity_ef + contract_capacity_ef(p)
-    total = cap.sum("provider")
-    need = alpha * required_peak_ef(p)
-    m.add_constraints(total - cap + m.variables["security_short"] >= need.broadcast_like(cap.const),
-                      name="n_minus_1")
+    cap = ex.provider_capacity_ef
+    need = (alpha * required_peak_ef(p)).broadcast_like(xr.DataArray(p.providers, coords=[p.providers]))
+    m.add_constraints(cap.sum("provider") - cap + m.variables["security_short"] >= need, name="n_minus_1")
 
 
 def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:

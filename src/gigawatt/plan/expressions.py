@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import cached_property
 
 import xarray as xr
-from linopy import LinearExpression, Model
+from linopy import LinearExpression, Model, Variable
 
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan.inputs import PlanInputs
@@ -41,19 +41,29 @@ class Expressions:
         self.m = m
         self.p = p
 
-    def _by_vintage(self, name: str, matrix: xr.DataArray) -> LinearExpression:
+    def vintage_sum(self, name: str, matrix: xr.DataArray) -> LinearExpression:
         """Sum a per-period decision over the vintages that still count in each period."""
         return (self.m.variables[name].rename(period="vintage") * matrix).sum("vintage")
 
-    @cached_property
-    def online_mw(self) -> LinearExpression:
-        """Facility MW online per site: existing plus builds past their lead time."""
-        return self._by_vintage("build_mw", self.p.site_online_matrix) + self.p.site_existing_mw
-
-    @cached_property
-    def alive_units(self) -> LinearExpression:
+    @property
+    def alive_units(self) -> Variable:
         """Accelerators installed and not yet retired, per site x acc x period."""
-        return self._by_vintage("install", self.p.alive_matrix)
+        return self.m.variables["alive"]
+
+    @property
+    def online_mw(self) -> Variable:
+        """Facility MW online per site: existing plus builds past their lead time."""
+        return self.m.variables["online_mw"]
+
+    @property
+    def offer_units(self) -> Variable:
+        """Accelerators rented per offer and period, over all its terms."""
+        return self.m.variables["rented"]
+
+    @property
+    def provider_capacity_ef(self) -> Variable:
+        """Peak EF/s each provider holds per period: owned sites, rentals and contracts."""
+        return self.m.variables["provider_ef"]
 
     @cached_property
     def facility_draw_mw(self) -> LinearExpression:
@@ -64,23 +74,7 @@ class Expressions:
     @cached_property
     def cloud_active_units(self) -> LinearExpression:
         """Rented accelerators active per lot and period (a term keeps them for its length)."""
-        return self._by_vintage("cloud_new", self.p.lot_active_matrix)
-
-    @cached_property
-    def offer_units(self) -> LinearExpression:
-        offers = xr.DataArray(self.p.offer, coords=[self.p.offer])
-        return (self.cloud_active_units * incidence(self.p.lot_offer, offers)).sum("lot")
-
-    @cached_property
-    def provider_capacity_ef(self) -> LinearExpression:
-        """Peak EF/s each provider holds per period through owned sites and cloud offers."""
-        p = self.p
-        providers = xr.DataArray(p.providers, coords=[p.providers])
-        site_ef = (self.alive_units * p.acc_peak_ef).sum("acc")
-        owned = (site_ef * incidence(p.site_provider, providers)).sum("site")
-        offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
-        cloud = (self.offer_units * offer_peak * incidence(p.offer_provider, providers)).sum("offer")
-        return owned + cloud
+        return self.vintage_sum("cloud_new", self.p.lot_active_matrix)
 
     # --- spending, undiscounted USD per period: the objective's and the budget's terms ---
 

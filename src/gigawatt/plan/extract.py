@@ -10,7 +10,6 @@ from linopy import Model
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan.expressions import (
     Expressions,
-    contract_capacity_ef,
     contract_cost,
     required_peak_ef,
 )
@@ -127,7 +126,7 @@ def shadow_price_table(p: PlanInputs, m: Model) -> pd.DataFrame:
 
 def security_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
     """N-1 margin: share of needed peak compute left if each provider is lost."""
-    cap = ex.provider_capacity_ef.solution + contract_capacity_ef(p)
+    cap = ex.provider_capacity_ef.solution
     total = cap.sum("provider")
     need = required_peak_ef(p)
     without = total - cap

@@ -284,7 +284,7 @@ def build_inputs(s: Scenario) -> PlanInputs:
         mfus.append(r.mfu)
         rows.append(row)
         allowed_rows.append(set(r.allowed_accelerators))
-        if r.colocated:
+        if r.colocated if r.colocated is not None else r.min_colocated_accelerators > 0:
             runs.append(r.id)
             run_min.append(r.min_colocated_accelerators)
     for load in s.demand.inference:

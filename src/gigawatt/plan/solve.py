@@ -6,7 +6,6 @@ import contextlib
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -46,10 +45,12 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
-def _solve(m: Model, p: PlanInputs, log_fn: str | None) -> tuple[str, str, float]:
+def _solve(m: Model, p: PlanInputs, log_fn: str | None, relax: bool = False) -> tuple[str, str, float]:
     policy = p.scenario.policy
     options: dict[str, Any] = {"output_flag": log_fn is not None, "log_to_console": False,
                                "time_limit": float(policy.time_limit_s), "mip_rel_gap": policy.mip_gap}
+    if relax:
+        options["solve_relaxation"] = True
     if log_fn:
         options["log_file"] = log_fn
     with _quiet_stdout():
@@ -59,9 +60,65 @@ def _solve(m: Model, p: PlanInputs, log_fn: str | None) -> tuple[str, str, float
                         "try a larger policy.time_limit_s or a looser policy.mip_gap")
     gap = 0.0
     h = m.solver_model
-    if h is not None and m.variables.binaries.nvars:
+    if h is not None and m.variables.binaries.nvars and not relax:
         gap = float(h.getInfo().mip_gap)
     return status, str(condition), gap
+
+
+def _round_hosts(fractional: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
+    """Each run goes where the LP relaxation put most of it (nowhere if it put it nowhere)."""
+    stacked = {k: v.fillna(0.0).rename({k: "location"}).assign_coords(location=[f"{k}:{x}" for x in v[k].values])
+               for k, v in fractional.items()}
+    joined = xr.concat(list(stacked.values()), dim="location")
+    best = joined.idxmax("location") if joined.sizes["location"] else None
+    out = {}
+    for kind, values in fractional.items():
+        pick = xr.zeros_like(values.fillna(0.0))
+        if best is not None:
+            for run in values["run"].values:
+                top = str(best.sel(run=run).item())
+                if joined.sel(run=run).max() > 1e-6 and top.startswith(f"{kind}:"):
+                    pick.loc[{"run": run, kind: top.split(":", 1)[1]}] = 1.0
+        out[kind] = pick
+    return out
+
+
+def _solve_placements(p: PlanInputs, m: Model, log: str | None,
+                      report: Progress) -> tuple[Model, Expressions, dict[str, Any]]:
+    """Place co-located runs: relax-and-round first; branch and bound only if its gap is too wide.
+
+    The LP relaxation is a lower bound; the rounded placement, solved as an LP, is a
+    feasible plan. If they are within policy.mip_gap the plan is proven good enough;
+    otherwise HiGHS's branch and bound runs for the time limit and the better plan wins.
+    The gap reported is always against the best proven lower bound.
+    """
+    _solve(m, p, log, relax=True)
+    bound = float(m.objective.value or 0.0)
+    best_m, best_ex, upper, method = None, None, float("inf"), "relax-and-round"
+    fixed = _round_hosts(_host_solution(m))
+    rounded, rounded_ex = build_model(p, fixed_hosts=fixed)
+    try:
+        _solve(rounded, p, log)
+        best_m, best_ex, upper = rounded, rounded_ex, float(rounded.objective.value or 0.0)
+    except PlanError:
+        pass
+    gap = (upper - bound) / max(abs(upper), 1.0)
+    report("rounded", {"gap": gap})
+    if gap > p.scenario.policy.mip_gap:
+        _solve(m, p, log)
+        mip = float(m.objective.value or 0.0)
+        info = m.solver_model.getInfo()
+        bound = max(bound, float(info.mip_dual_bound))
+        if mip < upper:
+            method = "branch-and-bound"
+            best_m, best_ex = build_model(p, fixed_hosts=_host_solution(m))
+            _solve(best_m, p, None)
+            upper = float(best_m.objective.value or 0.0)
+        gap = (upper - bound) / max(abs(upper), 1.0)
+    if best_m is None or best_ex is None:
+        raise PlanError("no feasible placement of the co-located training runs was found; "
+                        "lower their min_colocated_accelerators or raise policy.time_limit_s")
+    return best_m, best_ex, {"mip_gap": max(gap, 0.0), "placement_method": method, "lower_bound": bound}
 
 
 def _host_solution(m: Model) -> dict[str, xr.DataArray]:
@@ -82,42 +139,37 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, log_fn: str | 
     report("build", {})
     m, ex = build_model(p)
     t_build = time.perf_counter() - t0
-    report("solve", {"variables": int(m.nvars), "constraints": int(m.ncons), "binaries": int(m.variables.binaries.nvars)})
+    binaries = int(m.variables.binaries.nvars)
+    report("solve", {"variables": int(m.nvars), "constraints": int(m.ncons), "binaries": binaries})
     t1 = time.perf_counter()
     log = str(log_fn) if log_fn else None
-    status, condition, gap = _solve(m, p, log)
+    placement: dict[str, Any] = {"mip_gap": 0.0, "placement_method": "none"}
+    if m.variables.binaries.nvars:
+        # The final model has placements pinned, so it is an LP and its duals price compute.
+        m, ex, placement = _solve_placements(p, m, log, report)
+        status, condition = "ok", "optimal"
+    else:
+        status, condition, _ = _solve(m, p, log)
     t_solve = time.perf_counter() - t1
     objective = float(m.objective.value or 0.0)
-
-    dual_m, dual_ex = m, ex
-    t_dual = 0.0
-    if m.variables.binaries.nvars:
-        # MIPs give no duals: pin the chosen hosts and re-solve the LP for prices and binding limits.
-        report("duals", {"mip_gap": gap})
-        t2 = time.perf_counter()
-        dual_m, dual_ex = build_model(p, fixed_hosts=_host_solution(m))
-        with tempfile.TemporaryDirectory() as tmp:
-            _solve(dual_m, p, str(Path(tmp) / "lp.log") if log else None)
-        t_dual = time.perf_counter() - t2
-
     report("results", {})
-    result = _assemble(p, m, ex, dual_m, objective)
+    result = _assemble(p, m, ex, objective)
     result.metadata.update({
         "scenario": scenario.name, "scenario_hash": scenario_hash(scenario), "version": gigawatt.__version__,
-        "solver": "highs", "termination": condition, "solver_status": status, "mip_gap": gap,
-        "build_seconds": t_build, "solve_seconds": t_solve, "dual_seconds": t_dual,
-        "variables": int(m.nvars), "constraints": int(m.ncons), "binaries": int(m.variables.binaries.nvars),
+        "solver": "highs", "termination": condition, "solver_status": status, **placement,
+        "build_seconds": t_build, "solve_seconds": t_solve,
+        "variables": int(m.nvars), "constraints": int(m.ncons), "binaries": binaries,
         "notes": p.notes,
     })
-    del dual_ex
     return result
 
 
-def _assemble(p: PlanInputs, m: Model, ex: Expressions, dual_m: Model, objective: float) -> Plan:
+def _assemble(p: PlanInputs, m: Model, ex: Expressions, objective: float) -> Plan:
+    """Tables, binding limits and explanations from a solved LP (placements pinned)."""
     spend = extract.spend_table(p, ex)
     unmet = extract.unmet_table(p, m)
     decisions = extract.decision_tables(p, m)
-    binding = binding_constraints(dual_m, p)
+    binding = binding_constraints(m, p)
     explanations = explain_shortfalls(p, unmet, binding, decisions["hosts"]) + slack_explanations(m, p)
     fixed_npv = float((contract_cost(p) * p.discount).sum())
     capacity = extract.capacity_table(p, ex)
@@ -131,7 +183,7 @@ def _assemble(p: PlanInputs, m: Model, ex: Expressions, dual_m: Model, objective
     slack_used = bool(explanations)
     tables = {
         "capacity": capacity, "spend": spend, "finance": extract.finance_table(p, spend, m),
-        "unmet": unmet, "shadow_price": extract.shadow_price_table(p, dual_m),
+        "unmet": unmet, "shadow_price": extract.shadow_price_table(p, m),
         "security": extract.security_table(p, ex), **decisions,
     }
     return Plan(

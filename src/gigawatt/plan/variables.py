@@ -32,6 +32,18 @@ def _serve_mask(p: PlanInputs, pool_acc: xr.DataArray) -> xr.DataArray:
     return compat & (p.demand_ef > 0)
 
 
+def define_state_variables(m: Model, p: PlanInputs) -> None:
+    """Stocks that many constraints read: alive accelerators, online MW, rented units, provider EF/s.
+
+    Each is tied to its flows by a balance constraint, so the other constraints stay one
+    term per stock instead of repeating the vintage sums (much smaller, faster models).
+    """
+    m.add_variables(lower=0, coords=[p.site, p.acc, p.period], mask=p.install_mask, name="alive")
+    m.add_variables(lower=0, coords=[p.site, p.period], name="online_mw")
+    m.add_variables(lower=0, coords=[p.offer, p.period], mask=p.offer_available, name="rented")
+    m.add_variables(lower=0, coords=[p.providers, p.period], name="provider_ef")
+
+
 def define_serve_variables(m: Model, p: PlanInputs) -> None:
     """serve_*: effective EF/s a pool delivers to a demand (owned site x acc, offer, contract)."""
     site_mask = (p.compat & (p.demand_ef > 0)) & p.install_mask.any("period")
@@ -53,7 +65,9 @@ def host_eligibility(p: PlanInputs) -> dict[str, xr.DataArray]:
     compat = p.compat.sel(demand=runs.rename("demand")).rename(demand="run")
     k = p.run_min_units
     kw_site = p.acc_kw_all_in_per_pue * p.site_pue
-    most_units = (p.site_max_mw * 1000 / kw_site).where(p.install_mask.any("period"), 0.0)
+    run_window = p.demand_ef.sel(demand=runs.rename("demand")).rename(demand="run") > 0
+    grid_mw = p.site_energised_mw.where(run_window).max("period").fillna(0.0)
+    most_units = (grid_mw * 1000 / kw_site).where(p.install_mask.any("period"), 0.0)
     site_ok = ((most_units >= k) & compat).any("acc")
     offer_compat = compat.sel(acc=p.offer_acc).drop_vars("acc")
     offer_ok = offer_compat & (p.offer_cap >= k)

@@ -210,7 +210,9 @@ class TrainingRun(Strict):
     min_colocated_accelerators: NonNeg = 0
     allowed_accelerators: list[str] = Field(default_factory=list)
     mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
-    colocated: bool = True
+    colocated: bool | None = Field(
+        None, description="must run in one place; default: yes when min_colocated_accelerators > 0"
+    )
 
     _norm = field_validator("start", "end", mode="before")(_normal_quarter)
 
