@@ -53,7 +53,7 @@ class SolveProgress:
             "inputs": "reading scenario and catalog",
             "build": "building the model",
             "solve": "solving with HiGHS ({variables:,} variables, {constraints:,} constraints, {binaries:,} binary)",
-            "rounded": "co-located runs placed by relax-and-round, {gap:.3%} from the LP bound",
+            "placed": "co-located runs placed (MIP gap {mip_gap:.3%}); re-solving the LP with placements fixed for prices",
             "results": "writing results",
         }
         self.phase = words.get(phase, phase).format(**info)

@@ -65,60 +65,21 @@ def _solve(m: Model, p: PlanInputs, log_fn: str | None, relax: bool = False) -> 
     return status, str(condition), gap
 
 
-def _round_hosts(fractional: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
-    """Each run goes where the LP relaxation put most of it (nowhere if it put it nowhere)."""
-    stacked = {k: v.fillna(0.0).rename({k: "location"}).assign_coords(location=[f"{k}:{x}" for x in v[k].values])
-               for k, v in fractional.items()}
-    joined = xr.concat(list(stacked.values()), dim="location")
-    best = joined.idxmax("location") if joined.sizes["location"] else None
-    out = {}
-    for kind, values in fractional.items():
-        pick = xr.zeros_like(values.fillna(0.0))
-        if best is not None:
-            for run in values["run"].values:
-                top = str(best.sel(run=run).item())
-                if joined.sel(run=run).max() > 1e-6 and top.startswith(f"{kind}:"):
-                    pick.loc[{"run": run, kind: top.split(":", 1)[1]}] = 1.0
-        out[kind] = pick
-    return out
-
-
 def _solve_placements(p: PlanInputs, m: Model, log: str | None,
                       report: Progress) -> tuple[Model, Expressions, dict[str, Any]]:
-    """Place co-located runs: relax-and-round first; branch and bound only if its gap is too wide.
+    """Place co-located runs by branch and bound, then pin them and re-solve the LP for duals.
 
-    The LP relaxation is a lower bound; the rounded placement, solved as an LP, is a
-    feasible plan. If they are within policy.mip_gap the plan is proven good enough;
-    otherwise HiGHS's branch and bound runs for the time limit and the better plan wins.
-    The gap reported is always against the best proven lower bound.
+    MIPs give no duals; with the placements fixed the model is an LP whose duals price
+    compute and show which limits bind, at the MIP's own optimum.
     """
-    _solve(m, p, log, relax=True)
-    bound = float(m.objective.value or 0.0)
-    best_m, best_ex, upper, method = None, None, float("inf"), "relax-and-round"
-    fixed = _round_hosts(_host_solution(m))
-    rounded, rounded_ex = build_model(p, fixed_hosts=fixed)
-    try:
-        _solve(rounded, p, log)
-        best_m, best_ex, upper = rounded, rounded_ex, float(rounded.objective.value or 0.0)
-    except PlanError:
-        pass
-    gap = (upper - bound) / max(abs(upper), 1.0)
-    report("rounded", {"gap": gap})
-    if gap > p.scenario.policy.mip_gap:
-        _solve(m, p, log)
-        mip = float(m.objective.value or 0.0)
-        info = m.solver_model.getInfo()
-        bound = max(bound, float(info.mip_dual_bound))
-        if mip < upper:
-            method = "branch-and-bound"
-            best_m, best_ex = build_model(p, fixed_hosts=_host_solution(m))
-            _solve(best_m, p, None)
-            upper = float(best_m.objective.value or 0.0)
-        gap = (upper - bound) / max(abs(upper), 1.0)
-    if best_m is None or best_ex is None:
-        raise PlanError("no feasible placement of the co-located training runs was found; "
-                        "lower their min_colocated_accelerators or raise policy.time_limit_s")
-    return best_m, best_ex, {"mip_gap": max(gap, 0.0), "placement_method": method, "lower_bound": bound}
+    _solve(m, p, log)
+    info = m.solver_model.getInfo()
+    gap = float(info.mip_gap)
+    report("placed", {"mip_gap": gap})
+    fixed, fixed_ex = build_model(p, fixed_hosts=_host_solution(m))
+    _solve(fixed, p, None)
+    return fixed, fixed_ex, {"mip_gap": max(gap, 0.0), "placement_method": "branch-and-bound",
+                             "lower_bound": float(info.mip_dual_bound)}
 
 
 def _host_solution(m: Model) -> dict[str, xr.DataArray]:

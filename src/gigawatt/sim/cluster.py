@@ -1,0 +1,299 @@
+"""Gang jobs on a fleet, with failures, checkpoints, outages and failover, on the event engine.
+
+A job holds all its accelerators at once in one pool. It checkpoints every
+`checkpoint_minutes` of running; a failure loses the work since the last checkpoint,
+sends one accelerator to repair and puts the job back at the head of the queue;
+restarting costs `restart_minutes`. Events carry (job, version): a job's older events
+are ignored once it has been interrupted, so nothing needs cancelling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from gigawatt.sim.engine import Engine
+from gigawatt.sim.failures import FailureModel, Outage
+from gigawatt.sim.fleet import Fleet, Pool
+from gigawatt.sim.policies import Policy
+
+
+@dataclass(slots=True, eq=False)
+class Job:
+    id: int
+    name: str
+    arrival: float
+    size: float
+    work: float                      # seconds at speed 1.0
+    allowed: frozenset[str] | None
+    kind: str = "training"
+    done: float = 0.0                # checkpointed work, seconds at speed 1.0
+    pool: Pool | None = None
+    pinned: Pool | None = None       # without failover, a job interrupted by an outage waits for its pool
+    version: int = 0
+    seg_start: float = 0.0
+    seg_overhead: float = 0.0
+    expected_end: float = 0.0
+    first_start: float = math.nan
+    finish: float = math.nan
+    allocated_s: float = 0.0         # accelerator-seconds held
+    lost_s: float = 0.0              # accelerator-seconds of work thrown away
+    restart_s: float = 0.0           # accelerator-seconds spent restarting
+    interruptions: int = 0
+    cost_usd: float = 0.0
+    segments: list[tuple[float, float, str]] | None = None   # kept only for jobs drawn in a Gantt
+
+
+class Timeline:
+    """Busy accelerators integrated into fixed buckets, streamed (no per-event samples)."""
+
+    __slots__ = ("step", "busy", "last", "buckets")
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.busy = 0.0
+        self.last = 0.0
+        self.buckets: dict[int, float] = {}
+
+    def change(self, now: float, delta: float) -> None:
+        if self.busy and now > self.last:
+            t, b, step = self.last, self.busy, self.step
+            while t < now:
+                k = int(t // step)
+                if (k + 1) * step <= t:      # float floor can land one bucket low on an edge
+                    k += 1
+                edge = min(now, (k + 1) * step)
+                self.buckets[k] = self.buckets.get(k, 0.0) + b * (edge - t)
+                t = edge
+        self.last = now
+        self.busy += delta
+
+
+class GangCluster:
+    def __init__(self, engine: Engine, fleet: Fleet, jobs: list[Job], policy: Policy,
+                 failures: FailureModel, outages: list[Outage] | None = None,
+                 timeline_step_s: float = 3600.0) -> None:
+        self.engine = engine
+        self.fleet = fleet
+        self.jobs = sorted(jobs, key=lambda j: j.arrival)
+        self.policy = policy
+        self.failures = failures
+        self.outages = outages or []
+        self.queue: deque[Job] = deque()
+        self.timeline = Timeline(timeline_step_s)
+        self.completed = 0
+        self.failure_events = 0
+        self._next_arrival = 0
+        self._rate = failures.rate_per_accelerator_hour / 3600.0 if failures.enabled else 0.0
+        self._ckpt = failures.checkpoint_minutes * 60.0
+        self._restart = failures.restart_minutes * 60.0 if failures.enabled else 0.0
+        self._repair = failures.repair_hours * 3600.0
+        self._pools_for: dict[frozenset[str] | None, list[Pool]] = {}
+
+    # --- set-up ---
+
+    def start(self) -> None:
+        if self.jobs:
+            self.engine.at(self.jobs[0].arrival, self._arrive, self.jobs[0])
+        for outage in self.outages:
+            self.engine.at(outage.start_s, self._outage_begins, outage)
+
+    def _candidates(self, job: Job) -> list[Pool]:
+        if job.pinned is not None:
+            return [job.pinned] if job.pinned.up else []
+        pools = self._pools_for.get(job.allowed)
+        if pools is None:
+            pools = [p for p in self.fleet.pools if job.allowed is None or p.accelerator in job.allowed]
+            self._pools_for[job.allowed] = pools
+        return [p for p in pools if p.up]
+
+    # --- events ---
+
+    def _arrive(self, job: Job) -> None:
+        i = self._next_arrival = self._next_arrival + 1
+        if i < len(self.jobs):
+            nxt = self.jobs[i]
+            self.engine.at(nxt.arrival, self._arrive, nxt)
+        self.queue.append(job)
+        self._dispatch()
+
+    def _finish(self, event: tuple[Job, int]) -> None:
+        job, version = event
+        if version != job.version:
+            return
+        self._release(job, job.size)
+        job.done = job.work
+        job.finish = self.engine.now
+        self.completed += 1
+        self._dispatch()
+
+    def _fail(self, event: tuple[Job, int]) -> None:
+        job, version = event
+        if version != job.version:
+            return
+        self.failure_events += 1
+        pool = job.pool
+        assert pool is not None
+        broken = min(1.0, job.size)
+        self._interrupt(job, keep=broken)
+        self.engine.after(self._repair, self._repaired, (pool, broken))
+        self.queue.appendleft(job)
+        self._dispatch()
+
+    def _repaired(self, event: tuple[Pool, float]) -> None:
+        pool, amount = event
+        pool.free += amount
+        self.timeline.change(self.engine.now, 0.0)
+        self._dispatch()
+
+    def _outage_begins(self, outage: Outage) -> None:
+        hit = [p for p in self.fleet.pools if outage.target in (p.id, p.site, p.provider)]
+        for pool in hit:
+            pool.up = False
+            for job in sorted(pool.running, key=lambda j: j.id):
+                self._interrupt(job, keep=0.0)
+                if not self.policy.failover:
+                    job.pinned = pool
+                self.queue.appendleft(job)
+        self.engine.after(outage.duration_s, self._outage_ends, hit)
+        self._dispatch()
+
+    def _outage_ends(self, pools: list[Pool]) -> None:
+        for pool in pools:
+            pool.up = True
+        for job in self.queue:
+            if job.pinned is not None and job.pinned.up:
+                job.pinned = None
+        self._dispatch()
+
+    # --- mechanics ---
+
+    def _start(self, job: Job, pool: Pool) -> None:
+        now = self.engine.now
+        pool.free -= job.size
+        pool.running.add(job)
+        self.timeline.change(now, job.size)
+        job.pool = pool
+        job.version += 1
+        job.seg_start = now
+        job.seg_overhead = self._restart if job.interruptions else 0.0
+        if math.isnan(job.first_start):
+            job.first_start = now
+        run = job.seg_overhead + (job.work - job.done) / pool.speed
+        job.expected_end = now + run
+        if self._rate:
+            to_failure = self.engine.rng.expovariate(self._rate * job.size)
+            if to_failure < run:
+                self.engine.at(now + to_failure, self._fail, (job, job.version))
+                return
+        self.engine.at(now + run, self._finish, (job, job.version))
+
+    def _release(self, job: Job, amount: float) -> None:
+        now = self.engine.now
+        pool = job.pool
+        assert pool is not None
+        pool.free += amount
+        pool.running.discard(job)
+        self.timeline.change(now, -job.size)
+        self._account(job, pool, now - job.seg_start)
+        job.pool = None
+
+    def _account(self, job: Job, pool: Pool, held: float) -> None:
+        job.allocated_s += held * job.size
+        job.cost_usd += held * job.size * pool.usd_per_hour / 3600.0
+        if job.segments is not None:
+            job.segments.append((job.seg_start, job.seg_start + held, pool.id))
+
+    def _interrupt(self, job: Job, keep: float) -> None:
+        """Stop a running job: keep checkpointed work, lose the rest; `keep` accelerators stay out."""
+        now = self.engine.now
+        pool = job.pool
+        assert pool is not None
+        elapsed = now - job.seg_start
+        running = max(0.0, elapsed - job.seg_overhead)
+        kept = math.floor(running / self._ckpt) * self._ckpt if self._ckpt > 0 else running
+        job.done = min(job.work, job.done + kept * pool.speed)
+        job.lost_s += (running - kept) * job.size
+        job.restart_s += min(elapsed, job.seg_overhead) * job.size
+        job.interruptions += 1
+        job.version += 1
+        self._release(job, job.size - keep)
+
+    def _dispatch(self) -> None:
+        queue = self.queue
+        choose = self.policy.choose
+        while queue:
+            job = queue[0]
+            pool = choose(job, self._candidates(job))
+            if pool is None:
+                break
+            queue.popleft()
+            self._start(job, pool)
+        if queue and self.policy.backfill:
+            self._backfill()
+
+    def _backfill(self) -> None:
+        """EASY: reserve the head's earliest start; later jobs may run if they don't delay it."""
+        head = self.queue[0]
+        now = self.engine.now
+        shadow, shadow_pool, spare = math.inf, None, 0.0
+        for pool in self._candidates(head):
+            free = pool.free
+            if free >= head.size:
+                shadow, shadow_pool, spare = now, pool, free - head.size
+                break
+            for job in sorted(pool.running, key=lambda j: (j.expected_end, j.id)):
+                free += job.size
+                if free >= head.size:
+                    if job.expected_end < shadow:
+                        shadow, shadow_pool, spare = job.expected_end, pool, free - head.size
+                    break
+        started = []
+        for i, job in enumerate(self.queue):
+            if i == 0:
+                continue
+            if i > self.policy.backfill_depth:
+                break
+            target = self.policy.choose(job, self._candidates(job))
+            if target is None:
+                continue
+            ends = now + (job.work - job.done) / target.speed + (self._restart if job.interruptions else 0.0)
+            if target is not shadow_pool or ends <= shadow or job.size <= spare:
+                if target is shadow_pool and ends > shadow:
+                    spare -= job.size
+                started.append(job)
+                self._start(job, target)
+        for job in started:
+            self.queue.remove(job)
+
+    # --- results ---
+
+    def finish_accounting(self) -> None:
+        """Close the books at the end of the run: running jobs count what they have held."""
+        now = self.engine.now
+        for pool in self.fleet.pools:
+            for job in list(pool.running):
+                held = now - job.seg_start
+                self._account(job, pool, held)
+                running = max(0.0, held - job.seg_overhead)
+                job.done = min(job.work, job.done + running * pool.speed)
+                job.restart_s += min(held, job.seg_overhead) * job.size
+        self.timeline.change(now, 0.0)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        jobs = self.jobs
+        return {
+            "arrival": np.fromiter((j.arrival for j in jobs), float, len(jobs)),
+            "first_start": np.fromiter((j.first_start for j in jobs), float, len(jobs)),
+            "finish": np.fromiter((j.finish for j in jobs), float, len(jobs)),
+            "size": np.fromiter((j.size for j in jobs), float, len(jobs)),
+            "work": np.fromiter((j.work for j in jobs), float, len(jobs)),
+            "allocated_s": np.fromiter((j.allocated_s for j in jobs), float, len(jobs)),
+            "lost_s": np.fromiter((j.lost_s for j in jobs), float, len(jobs)),
+            "restart_s": np.fromiter((j.restart_s for j in jobs), float, len(jobs)),
+            "interruptions": np.fromiter((j.interruptions for j in jobs), float, len(jobs)),
+            "cost_usd": np.fromiter((j.cost_usd for j in jobs), float, len(jobs)),
+        }

@@ -1,0 +1,65 @@
+"""What a simulation delivered: utilisation, goodput, delays, lost work, SLOs, cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _quantiles(x: np.ndarray) -> dict[str, float]:
+    x = x[np.isfinite(x)]
+    if not x.size:
+        return {}
+    qs = np.quantile(x, [0.5, 0.9, 0.99])
+    return {"mean": float(x.mean()), "p50": float(qs[0]), "p90": float(qs[1]), "p99": float(qs[2]),
+            "max": float(x.max())}
+
+
+@dataclass
+class SimResult:
+    utilization: float
+    goodput: float
+    jobs_total: int
+    jobs_completed: int
+    allocated_accelerator_hours: float
+    work_lost_accelerator_hours: float
+    restart_accelerator_hours: float
+    interruptions: int
+    failures: int
+    queueing_delay_s: dict[str, float]
+    completion_time_s: dict[str, float]
+    slo_attainment: float | None
+    cost_usd: float
+    events: int
+    wall_seconds: float
+    until_s: float
+    timeline: pd.DataFrame                      # time_h, busy_accelerators, utilization
+    jobs: pd.DataFrame                          # per-job outcomes
+    gantt: pd.DataFrame = field(default_factory=pd.DataFrame)
+    inference: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "utilization": self.utilization,
+            "goodput": self.goodput,
+            "jobs_total": self.jobs_total,
+            "jobs_completed": self.jobs_completed,
+            "allocated_accelerator_hours": self.allocated_accelerator_hours,
+            "work_lost_accelerator_hours": self.work_lost_accelerator_hours,
+            "restart_accelerator_hours": self.restart_accelerator_hours,
+            "interruptions": self.interruptions,
+            "failures": self.failures,
+            "queueing_delay_s": self.queueing_delay_s,
+            "completion_time_s": self.completion_time_s,
+            "slo_attainment": self.slo_attainment,
+            "cost_usd": self.cost_usd,
+            "events": self.events,
+            "events_per_second": self.events / self.wall_seconds if self.wall_seconds else None,
+            "until_s": self.until_s,
+            "inference": self.inference,
+            "notes": self.notes,
+        }
