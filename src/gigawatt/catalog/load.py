@@ -31,6 +31,7 @@ class Accelerator(BaseModel):
     status: str
     bf16_dense_tflops: float
     hbm_gb: float | None = None
+    hbm_bw_tbps: float | None = None
     tdp_w: float | None = None
     scale_up_domain: int | None = None
     confidence: str

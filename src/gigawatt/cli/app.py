@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from gigawatt.catalog import load_catalog
 from gigawatt.cli.output import console, money, print_json, table
@@ -170,3 +172,108 @@ def plan(
         console.print(f"tables written to {saved}")
     if html:
         console.print(f"report written to {html}")
+
+
+def parse_duration(text: str) -> float:
+    """'54d', '12h', '30m', '90s', '2w' or plain seconds -> seconds."""
+    import re
+
+    from gigawatt.errors import GigawattError
+
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smhdw]?)\s*", text)
+    if not m:
+        raise GigawattError(f"--until '{text}' is not a duration; write it like 54d, 12h, 30m or 3600")
+    scale = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
+    return float(m.group(1)) * scale
+
+
+@app.command()
+def simulate(
+    file: Path = typer.Argument(..., help="scenario YAML file"),
+    plan_dir: Path | None = typer.Option(None, "--plan", help="a plan directory (from `gigawatt plan --out`)"),
+    period: str | None = typer.Option(None, help="which period of the plan to operate (default: last)"),
+    trace: Path | None = typer.Option(None, help="a workload trace (openb pods, Azure LLM requests, or a job CSV)"),
+    trace_format: str | None = typer.Option(None, help="trace format (default: detected from the header)"),
+    nodes: Path | None = typer.Option(None, help="openb node list (default: beside the openb trace)"),
+    policy: str | None = typer.Option(None, help="fifo, easy-backfill, cost-aware, hetero-aware, failover, ..."),
+    until: str | None = typer.Option(None, help="simulated time, e.g. 54d, 12h (default: until all jobs end)"),
+    seed: int = typer.Option(0, help="random seed (same seed, same events)"),
+    failures: bool = typer.Option(True, help="accelerator failures at the catalog's rate"),
+    report: Path | None = typer.Option(None, help="write an HTML report here"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
+    import math
+
+    from rich.progress import Progress
+
+    from gigawatt.report.sim_report import write_sim_report
+    from gigawatt.scenario import load_scenario
+    from gigawatt.sim import simulate as run_sim
+    from gigawatt.sim.fleet import fleet_from_openb_nodes, fleet_from_plan_dir
+    from gigawatt.sim.from_scenario import (
+        failures_from_scenario,
+        fleet_from_scenario,
+        outages_from_scenario,
+        workload_from_scenario,
+    )
+    from gigawatt.sim.inference import ServiceModel, simulate_service
+    from gigawatt.sim.traces import load_trace
+
+    s = load_scenario(file)
+    horizon = parse_duration(until) if until else math.inf
+    facts: dict[str, object] = {"scenario": s.name, "seed": seed}
+    if trace is not None:
+        fmt, table = load_trace(trace, trace_format)
+        facts["trace"] = f"{trace} ({fmt.name}; cite: {fmt.citation})"
+        if fmt.kind == "requests":
+            fleet_for_service = fleet_from_scenario(s)
+            acc = max(fleet_for_service.pools, key=lambda p: p.capacity).accelerator if fleet_for_service.pools else "nvidia_h100_sxm"
+            if horizon != math.inf:
+                table = table[table["arrival_s"] <= horizon]
+            out = simulate_service(table, ServiceModel(accelerator=acc), seed=seed)
+            data = {"utilization": out["slot_utilization"], "goodput": 1.0, "jobs_completed": int(out["requests"]),
+                    "work_lost_accelerator_hours": 0.0, "slo_attainment": out["slo_attainment"], "inference": out,
+                    **facts}
+            if as_json:
+                return print_json(data)
+            console.print(table_view("Inference service", out))
+            return None
+    else:
+        table = workload_from_scenario(s)
+    if plan_dir is not None:
+        fleet, chosen = fleet_from_plan_dir(plan_dir, period)
+        facts["fleet"] = f"plan {plan_dir}, period {chosen}"
+    elif trace is not None and (node_file := nodes or _openb_nodes_beside(trace)) is not None:
+        fleet = fleet_from_openb_nodes(node_file)
+        facts["fleet"] = f"openb nodes {node_file}"
+    else:
+        fleet = fleet_from_scenario(s)
+        facts["fleet"] = "scenario contracts, cloud offers and existing sites"
+    fail = failures_from_scenario(s, enabled=failures)
+    outages = outages_from_scenario(s, fleet, horizon, seed)
+    err = Console(stderr=True)
+    with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("simulating", total=1.0)
+        result = run_sim(fleet, table, policy or s.operations.policy, failures=fail, outages=outages,
+                         until_s=None if horizon == math.inf else horizon, seed=seed,
+                         progress=lambda done, total: bar.update(task, completed=done / total if total else 1))
+    facts.update({"policy": policy or s.operations.policy, "accelerators": fleet.capacity,
+                  "events": result.events, "events_per_second": round(result.events / max(result.wall_seconds, 1e-9))})
+    if report:
+        write_sim_report(result, report, s.name, {**facts, **result.to_json()})
+    if as_json:
+        return print_json({**result.to_json(), **facts, "report": str(report) if report else None})
+    console.print(table_view("Simulation", {k: v for k, v in result.to_json().items() if not isinstance(v, dict | list)}))
+    console.print(table_view("Queueing delay (s)", result.queueing_delay_s))
+    if report:
+        console.print(f"report written to {report}")
+
+
+def _openb_nodes_beside(trace: Path) -> Path | None:
+    candidate = trace.parent / "openb_node_list_gpu_node.csv"
+    return candidate if candidate.exists() and "openb" in trace.name else None
+
+
+def table_view(title: str, values: Mapping[str, object]) -> Table:
+    return table(title, ["metric", "value"], [[k, f"{v:,.4g}" if isinstance(v, float) else v] for k, v in values.items()])

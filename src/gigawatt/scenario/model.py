@@ -275,6 +275,33 @@ class Policy(Strict):
     time_limit_s: Positive = 120
 
 
+class OutageSpec(Strict):
+    """A scripted outage: a pool, site or provider down for a while (hours from the start)."""
+
+    target: str
+    start_hours: NonNeg
+    duration_hours: Positive
+
+
+class RandomOutages(Strict):
+    """Random whole-provider outages: Poisson arrivals per provider, exponential durations."""
+
+    rate_per_provider_year: NonNeg = 0.0
+    mean_duration_hours: Positive = 12.0
+
+
+class Operations(Strict):
+    """How the fleet is operated in simulation; unset values come from the catalog."""
+
+    policy: str = "fifo"
+    failure_rate_per_accelerator_hour: NonNeg | None = None
+    repair_hours: NonNeg | None = None
+    restart_minutes: NonNeg | None = None
+    checkpoint_minutes: Positive | None = None
+    outages: list[OutageSpec] = Field(default_factory=list)
+    random_outages: RandomOutages = Field(default_factory=RandomOutages)
+
+
 class Scenario(Strict):
     name: str = "scenario"
     description: str | None = None
@@ -289,3 +316,4 @@ class Scenario(Strict):
     demand: Demand = Field(default_factory=Demand)
     finance: Finance = Field(default_factory=Finance)
     policy: Policy = Field(default_factory=Policy)
+    operations: Operations = Field(default_factory=Operations)

@@ -18,7 +18,7 @@ class FailureModel:
     enabled: bool = True
 
     @classmethod
-    def from_catalog(cls, enabled: bool = True, **overrides: float) -> FailureModel:
+    def from_catalog(cls, enabled: bool = True, **overrides: float | None) -> FailureModel:
         rel = load_catalog().reliability
         values = {
             "rate_per_accelerator_hour": rel["failure_rate_per_accelerator_hour"]["value"],

@@ -1,0 +1,45 @@
+"""The simulation report: utilisation over time, Gantt of the largest jobs, delays."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import plotly.express as px
+import plotly.graph_objects as go
+
+from gigawatt.report.html import bullet_list, figure_html, page, write
+from gigawatt.sim.result import SimResult
+
+
+def utilization_figure(r: SimResult) -> go.Figure:
+    fig = px.line(r.timeline, x="time_h", y="utilization", title="Fleet utilisation over time")
+    return fig.update_layout(yaxis_tickformat=".0%", xaxis_title="hours")
+
+
+def gantt_figure(r: SimResult) -> go.Figure:
+    g = r.gantt
+    fig = go.Figure()
+    if not g.empty:
+        for pool, rows in g.groupby("pool"):
+            fig.add_bar(y=rows["job"], x=rows["end_h"] - rows["start_h"], base=rows["start_h"], orientation="h",
+                        name=str(pool), hovertext=[f"{a:,.0f} accelerators" for a in rows["accelerators"]])
+    return fig.update_layout(title="Largest jobs: when they ran and where (gaps are failures and waits)",
+                             xaxis_title="hours", barmode="overlay")
+
+
+def delay_figure(r: SimResult) -> go.Figure:
+    delay = (r.jobs["first_start"] - r.jobs["arrival"]).to_numpy()
+    delay = delay[np.isfinite(delay)] / 3600
+    return px.histogram(x=delay, nbins=50, title="Queueing delay (hours)").update_layout(xaxis_title="hours")
+
+
+def write_sim_report(r: SimResult, path: str | Path, title: str, facts: dict[str, Any]) -> Path:
+    figures = [utilization_figure(r), gantt_figure(r), delay_figure(r)]
+    charts = "".join(figure_html(f, i == 0) for i, f in enumerate(figures))
+    lines = [f"{k}: {v}" for k, v in facts.items()]
+    return write(path, page(f"gigawatt simulation: {title}",
+                            f"utilisation {r.utilization:.1%}, goodput {r.goodput:.1%}, "
+                            f"{r.jobs_completed}/{r.jobs_total} jobs done", [("Summary", bullet_list(lines)),
+                                                                          ("Charts", charts)]))

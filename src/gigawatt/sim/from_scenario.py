@@ -1,0 +1,99 @@
+"""Fleets and workloads from a scenario (no plan needed): what is signed or already built."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pandas as pd
+
+from gigawatt.catalog import load_catalog
+from gigawatt.periods import SECONDS_PER_QUARTER, parse_quarter
+from gigawatt.scenario.model import Scenario, SiteKind
+from gigawatt.sim.failures import FailureModel, Outage
+from gigawatt.sim.fleet import Fleet, Pool
+
+REFERENCE = "nvidia_h100_sxm"
+
+
+def _speed(acc: str) -> float:
+    cat = load_catalog()
+    if acc not in cat.accelerators:
+        return 1.0
+    return cat.accelerators[acc].bf16_dense_tflops / cat.accelerators[REFERENCE].bf16_dense_tflops
+
+
+def fleet_from_scenario(s: Scenario, at: str | None = None) -> Fleet:
+    """Contracts active at `at` (default: horizon start), cloud offers at their caps, existing owned MW."""
+    cat = load_catalog()
+    when = parse_quarter(at or s.horizon.start)
+    fabric, pue = cat.default("fabric_overhead").value, cat.default("pue").value
+    pools: list[Pool] = []
+    for c in s.contracts:
+        start = parse_quarter(c.start)
+        if not start <= when < start + c.term_quarters:
+            continue
+        acc = cat.accelerators.get(c.accelerator)
+        units = c.capacity_accelerators
+        if units is None and acc is not None and acc.it_kw is not None:
+            units = (c.capacity_mw or 0) * 1000 / (acc.it_kw.value * (1 + fabric) * pue)
+        per_quarter = (c.payment_usd_per_year or 0) / 4 if c.payment_usd_per_year else (c.total_usd or 0) / c.term_quarters
+        price = per_quarter / ((units or 1) * SECONDS_PER_QUARTER / 3600)
+        pools.append(Pool(id=c.id, site=c.region, provider=c.counterparty, accelerator=c.accelerator,
+                          capacity=float(math.floor(units or 0)), speed=_speed(c.accelerator), usd_per_hour=price))
+    for o in s.cloud_offers:
+        if o.max_accelerators is None or (o.available_from and parse_quarter(o.available_from) > when):
+            continue
+        price = min(t.price_usd_per_accelerator_hour for t in o.terms)
+        pools.append(Pool(id=o.id, site=o.region, provider=o.provider, accelerator=o.accelerator,
+                          capacity=float(math.floor(o.max_accelerators)), speed=_speed(o.accelerator), usd_per_hour=price))
+    for site in s.sites:
+        if site.existing_mw <= 0 or site.kind == SiteKind.cloud_region:
+            continue
+        acc_id = next((a for a in site.accelerators if cat.accelerators[a].it_kw), "nvidia_gb200_nvl72")
+        kw = cat.accelerators[acc_id].it_kw
+        assert kw is not None
+        units = site.existing_mw * 1000 / (kw.value * (1 + fabric) * (site.pue or pue))
+        pools.append(Pool(id=f"{site.id}/{acc_id}", site=site.id, provider=site.provider, accelerator=acc_id,
+                          capacity=float(math.floor(units)), speed=_speed(acc_id)))
+    return Fleet(pools)
+
+
+def workload_from_scenario(s: Scenario) -> pd.DataFrame:
+    """Training runs as gang jobs: the min co-located size (or what the FLOP need over the window)."""
+    cat = load_catalog()
+    t0 = parse_quarter(s.horizon.start)
+    rows = []
+    for r in s.demand.training:
+        ref = cat.accelerators.get(r.allowed_accelerators[0] if r.allowed_accelerators else REFERENCE) \
+            or cat.accelerators[REFERENCE]
+        flop = (r.total_exaflop or 0) * 1e18 if r.total_exaflop else (r.accelerator_hours or 0) * 3600 * ref.bf16_dense_tflops * 1e12 * r.mfu
+        window = (parse_quarter(r.end) - parse_quarter(r.start) + 1) * SECONDS_PER_QUARTER
+        size = r.min_colocated_accelerators or math.ceil(flop / (window * ref.bf16_dense_tflops * 1e12 * r.mfu))
+        work_ref = flop / (size * cat.accelerators[REFERENCE].bf16_dense_tflops * 1e12 * r.mfu)
+        rows.append({"name": r.id, "arrival_s": (parse_quarter(r.start) - t0) * SECONDS_PER_QUARTER,
+                     "accelerators": float(size), "work_s": work_ref,
+                     "allowed": "|".join(r.allowed_accelerators), "kind": "training"})
+    return pd.DataFrame(rows, columns=["name", "arrival_s", "accelerators", "work_s", "allowed", "kind"])
+
+
+def failures_from_scenario(s: Scenario, enabled: bool = True) -> FailureModel:
+    ops = s.operations
+    return FailureModel.from_catalog(
+        enabled=enabled, rate_per_accelerator_hour=ops.failure_rate_per_accelerator_hour,
+        repair_hours=ops.repair_hours, restart_minutes=ops.restart_minutes,
+        checkpoint_minutes=ops.checkpoint_minutes)
+
+
+def outages_from_scenario(s: Scenario, fleet: Fleet, until_s: float, seed: int) -> list[Outage]:
+    ops = s.operations
+    outages = [Outage(o.target, o.start_hours * 3600, o.duration_hours * 3600) for o in ops.outages]
+    rate = ops.random_outages.rate_per_provider_year / (365 * 24 * 3600)
+    if rate > 0 and math.isfinite(until_s):
+        rng = random.Random(seed + 1)
+        for provider in sorted({p.provider for p in fleet.pools}):
+            t = rng.expovariate(rate)
+            while t < until_s:
+                outages.append(Outage(provider, t, rng.expovariate(1 / (ops.random_outages.mean_duration_hours * 3600))))
+                t += rng.expovariate(rate)
+    return outages
