@@ -125,6 +125,7 @@ class GangCluster:
         if version != job.version:
             return
         self._release(job, job.size)
+        job.restart_s += job.seg_overhead * job.size
         job.done = job.work
         job.finish = self.engine.now
         self.completed += 1
