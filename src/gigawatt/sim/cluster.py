@@ -59,8 +59,16 @@ class Timeline:
         self.buckets: dict[int, float] = {}
 
     def change(self, now: float, delta: float) -> None:
-        if self.busy and now > self.last:
-            t, b, step = self.last, self.busy, self.step
+        last = self.last
+        if self.busy and now > last:
+            k = int(last // self.step)
+            if now <= (k + 1) * self.step and k * self.step <= last:   # fast path: same bucket
+                buckets = self.buckets
+                buckets[k] = buckets.get(k, 0.0) + self.busy * (now - last)
+                self.last = now
+                self.busy += delta
+                return
+            t, b, step = last, self.busy, self.step
             while t < now:
                 k = int(t // step)
                 if (k + 1) * step <= t:      # float floor can land one bucket low on an edge
@@ -92,6 +100,8 @@ class GangCluster:
         self._restart = failures.restart_minutes * 60.0 if failures.enabled else 0.0
         self._repair = failures.repair_hours * 3600.0
         self._pools_for: dict[frozenset[str] | None, list[Pool]] = {}
+        self._at = engine.at
+        self._change = self.timeline.change
 
     # --- set-up ---
 
@@ -106,9 +116,9 @@ class GangCluster:
             return [job.pinned] if job.pinned.up else []
         pools = self._pools_for.get(job.allowed)
         if pools is None:
-            pools = [p for p in self.fleet.pools if job.allowed is None or p.accelerator in job.allowed]
+            pools = [p for p in self.fleet.pools if p.up and (job.allowed is None or p.accelerator in job.allowed)]
             self._pools_for[job.allowed] = pools
-        return [p for p in pools if p.up]
+        return pools
 
     # --- events ---
 
@@ -116,7 +126,7 @@ class GangCluster:
         i = self._next_arrival = self._next_arrival + 1
         if i < len(self.jobs):
             nxt = self.jobs[i]
-            self.engine.at(nxt.arrival, self._arrive, nxt)
+            self._at(nxt.arrival, self._arrive, nxt)
         self.queue.append(job)
         self._dispatch()
 
@@ -152,6 +162,7 @@ class GangCluster:
 
     def _outage_begins(self, outage: Outage) -> None:
         hit = [p for p in self.fleet.pools if outage.target in (p.id, p.site, p.provider)]
+        self._pools_for.clear()
         for pool in hit:
             pool.up = False
             for job in sorted(pool.running, key=lambda j: j.id):
@@ -163,6 +174,7 @@ class GangCluster:
         self._dispatch()
 
     def _outage_ends(self, pools: list[Pool]) -> None:
+        self._pools_for.clear()
         for pool in pools:
             pool.up = True
         for job in self.queue:
@@ -176,21 +188,21 @@ class GangCluster:
         now = self.engine.now
         pool.free -= job.size
         pool.running.add(job)
-        self.timeline.change(now, job.size)
+        self._change(now, job.size)
         job.pool = pool
         job.version += 1
         job.seg_start = now
         job.seg_overhead = self._restart if job.interruptions else 0.0
-        if math.isnan(job.first_start):
+        if job.first_start != job.first_start:      # NaN: first start
             job.first_start = now
         run = job.seg_overhead + (job.work - job.done) / pool.speed
         job.expected_end = now + run
         if self._rate:
             to_failure = self.engine.rng.expovariate(self._rate * job.size)
             if to_failure < run:
-                self.engine.at(now + to_failure, self._fail, (job, job.version))
+                self._at(now + to_failure, self._fail, (job, job.version))
                 return
-        self.engine.at(now + run, self._finish, (job, job.version))
+        self._at(now + run, self._finish, (job, job.version))
 
     def _release(self, job: Job, amount: float) -> None:
         now = self.engine.now
@@ -198,8 +210,13 @@ class GangCluster:
         assert pool is not None
         pool.free += amount
         pool.running.discard(job)
-        self.timeline.change(now, -job.size)
-        self._account(job, pool, now - job.seg_start)
+        self._change(now, -job.size)
+        held = now - job.seg_start
+        job.allocated_s += held * job.size
+        if pool.usd_per_hour:
+            job.cost_usd += held * job.size * pool.usd_per_hour / 3600.0
+        if job.segments is not None:
+            job.segments.append((job.seg_start, now, pool.id))
         job.pool = None
 
     def _account(self, job: Job, pool: Pool, held: float) -> None:

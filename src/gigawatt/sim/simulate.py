@@ -28,10 +28,10 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
             allowed_cache[text] = frozenset(x for x in text.split("|") if x) or None
         return allowed_cache[text]
 
+    columns = [df[c].tolist() for c in ("name", "arrival_s", "accelerators", "work_s", "allowed", "kind")]
     return [
-        Job(id=i, name=str(n), arrival=float(a), size=float(s), work=float(w), allowed=allowed(al), kind=str(k))
-        for i, (n, a, s, w, al, k) in enumerate(zip(df["name"], df["arrival_s"], df["accelerators"], df["work_s"],
-                                                    df["allowed"], df["kind"], strict=True))
+        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k)
+        for i, (n, a, s, w, al, k) in enumerate(zip(*columns, strict=True))
     ]
 
 
