@@ -212,6 +212,7 @@ def simulate(
     from gigawatt.sim import simulate as run_sim
     from gigawatt.sim.fleet import fleet_from_openb_nodes, fleet_from_plan_dir
     from gigawatt.sim.from_scenario import (
+        busiest_training_period,
         failures_from_scenario,
         fleet_from_scenario,
         outages_from_scenario,
@@ -239,12 +240,16 @@ def simulate(
                 return print_json(data)
             console.print(table_view("Inference service", out))
             return None
-    else:
-        table = workload_from_scenario(s)
     if plan_dir is not None:
-        fleet, chosen = fleet_from_plan_dir(plan_dir, period)
+        fleet, chosen = fleet_from_plan_dir(plan_dir, period or busiest_training_period(s))
         facts["fleet"] = f"plan {plan_dir}, period {chosen}"
-    elif trace is not None and (node_file := nodes or _openb_nodes_beside(trace)) is not None:
+        if trace is None:
+            table = workload_from_scenario(s, origin=chosen)
+    elif trace is None:
+        fleet = fleet_from_scenario(s, at=period)
+        table = workload_from_scenario(s, origin=period)
+        facts["fleet"] = "scenario contracts, cloud offers and existing sites"
+    elif (node_file := nodes or _openb_nodes_beside(trace)) is not None:
         fleet = fleet_from_openb_nodes(node_file)
         facts["fleet"] = f"openb nodes {node_file}"
     else:

@@ -3,7 +3,8 @@
 A job holds all its accelerators at once in one pool. It checkpoints every
 `checkpoint_minutes` of running; a failure loses the work since the last checkpoint,
 sends one accelerator to repair and puts the job back at the head of the queue;
-restarting costs `restart_minutes`. Events carry (job, version): a job's older events
+restarting costs `restart_minutes`. Inference services are not gangs: a failed replica
+is replaced without stopping the service, so they take no gang failures. Events carry (job, version): a job's older events
 are ignored once it has been interrupted, so nothing needs cancelling.
 """
 
@@ -197,7 +198,7 @@ class GangCluster:
             job.first_start = now
         run = job.seg_overhead + (job.work - job.done) / pool.speed
         job.expected_end = now + run
-        if self._rate:
+        if self._rate and job.kind != "inference":   # a service's replicas fail alone and are replaced
             to_failure = self.engine.rng.expovariate(self._rate * job.size)
             if to_failure < run:
                 self._at(now + to_failure, self._fail, (job, job.version))

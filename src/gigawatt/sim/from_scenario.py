@@ -59,19 +59,45 @@ def fleet_from_scenario(s: Scenario, at: str | None = None) -> Fleet:
     return Fleet(pools)
 
 
-def workload_from_scenario(s: Scenario) -> pd.DataFrame:
-    """Training runs as gang jobs: the min co-located size (or what the FLOP need over the window)."""
+def busiest_training_period(s: Scenario) -> str | None:
+    """The first quarter in which a training run is active (a good default to operate)."""
+    starts = sorted(parse_quarter(r.start) for r in s.demand.training)
+    return f"{starts[0] // 4}Q{starts[0] % 4 + 1}" if starts else None
+
+
+def workload_from_scenario(s: Scenario, origin: str | None = None, service_s: float = SECONDS_PER_QUARTER) -> pd.DataFrame:
+    """Jobs seen from quarter `origin` (default: horizon start).
+
+    Training runs still to come or under way become gang jobs of their minimum co-located
+    size (or the size their FLOP need over the window implies); inference loads active
+    at `origin` become services holding their replicas for `service_s`.
+    """
     cat = load_catalog()
-    t0 = parse_quarter(s.horizon.start)
+    t0 = parse_quarter(origin or s.horizon.start)
     rows = []
+    ref_tflops = cat.accelerators[REFERENCE].bf16_dense_tflops
+    for load in s.demand.inference:
+        if load.exaflops:
+            known = [v for q, v in sorted(load.exaflops.items(), key=lambda kv: parse_quarter(kv[0]))
+                     if parse_quarter(q) <= t0]
+            ef = known[-1] if known else 0.0
+        else:
+            start = parse_quarter(load.start or s.horizon.start)
+            ef = (load.start_exaflops or 0.0) * (1 + load.growth_per_year) ** ((t0 - start) / 4) if t0 >= start else 0.0
+        if ef > 0:
+            rows.append({"name": load.id, "arrival_s": 0.0,
+                         "accelerators": float(math.ceil(ef / (load.utilization * ref_tflops / 1e6))),
+                         "work_s": service_s, "allowed": "|".join(load.allowed_accelerators), "kind": "inference"})
     for r in s.demand.training:
+        if parse_quarter(r.end) < t0:
+            continue
         ref = cat.accelerators.get(r.allowed_accelerators[0] if r.allowed_accelerators else REFERENCE) \
             or cat.accelerators[REFERENCE]
         flop = (r.total_exaflop or 0) * 1e18 if r.total_exaflop else (r.accelerator_hours or 0) * 3600 * ref.bf16_dense_tflops * 1e12 * r.mfu
         window = (parse_quarter(r.end) - parse_quarter(r.start) + 1) * SECONDS_PER_QUARTER
         size = r.min_colocated_accelerators or math.ceil(flop / (window * ref.bf16_dense_tflops * 1e12 * r.mfu))
         work_ref = flop / (size * cat.accelerators[REFERENCE].bf16_dense_tflops * 1e12 * r.mfu)
-        rows.append({"name": r.id, "arrival_s": (parse_quarter(r.start) - t0) * SECONDS_PER_QUARTER,
+        rows.append({"name": r.id, "arrival_s": max(0, parse_quarter(r.start) - t0) * SECONDS_PER_QUARTER,
                      "accelerators": float(size), "work_s": work_ref,
                      "allowed": "|".join(r.allowed_accelerators), "kind": "training"})
     return pd.DataFrame(rows, columns=["name", "arrival_s", "accelerators", "work_s", "allowed", "kind"])
