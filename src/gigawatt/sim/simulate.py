@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from gigawatt.errors import SimulationError
 from gigawatt.sim.cluster import GangCluster, Job
 from gigawatt.sim.engine import Engine
 from gigawatt.sim.failures import FailureModel, Outage
@@ -35,6 +36,14 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
     ]
 
 
+def _compiled_core():  # type: ignore[no-untyped-def]
+    try:
+        from gigawatt.sim import _fastgang  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _fastgang
+
+
 def simulate(
     fleet: Fleet,
     workload: pd.DataFrame,
@@ -48,8 +57,13 @@ def simulate(
     gantt_jobs: int = 20,
     record: bool = False,
     progress: Progress | None = None,
+    core: str = "auto",
 ) -> SimResult:
-    """Run gang jobs on a fleet. No printing, no globals: safe in worker processes."""
+    """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
+
+    `core`: "python" (the event engine and pluggable policies), "compiled" (the closed
+    FIFO model in C, no outages, Gantt or event log), or "auto" (compiled when it applies).
+    """
     pol = get_policy(policy) if isinstance(policy, str) else policy
     fail = failures or FailureModel.none()
     table = validate_jobs(workload.copy(), "workload")
@@ -60,6 +74,15 @@ def simulate(
     span = horizon if math.isfinite(horizon) else max(
         [j.arrival + j.work for j in jobs] or [3600.0])
     step = timeline_step_s or max(60.0, span / 200)
+    closed = pol.name == "fifo" and not outages and not record and not gantt_jobs and progress is None \
+        and all(j.kind != "inference" for j in jobs) \
+        and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
+    fast = _compiled_core() if core in ("auto", "compiled") and closed else None
+    if core == "compiled" and fast is None:
+        raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
+                              "outages, Gantt, event log or inference services)")
+    if fast is not None:
+        return _run_compiled(fast, fleet, jobs, fail, horizon, span, step, seed)
     largest = sorted(jobs, key=lambda j: -j.size * j.work)[:gantt_jobs]
     engine = Engine(seed, record=record)
     cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step)
@@ -80,44 +103,67 @@ def simulate(
     wall = time.perf_counter() - t0
     cluster.finish_accounting()
     end = engine.now if math.isfinite(horizon) else max(engine.now, 1e-9)
-    return _result(cluster, fleet, engine, end, wall, largest, record)
+    gantt = pd.DataFrame([{"job": j.name, "start_h": s / 3600, "end_h": e / 3600, "pool": p, "accelerators": j.size}
+                          for j in largest for s, e, p in (j.segments or [])])
+    notes = [f"{len(engine.log)} events recorded"] if record else []
+    return _result(cluster.arrays(), [j.name for j in cluster.jobs], cluster.timeline.buckets, step, fleet,
+                   end, wall, engine.processed, cluster.failure_events, gantt, notes)
 
 
-def _result(cluster: GangCluster, fleet: Fleet, engine: Engine, end: float, wall: float,
-            largest: list[Job], record: bool) -> SimResult:
-    a = cluster.arrays()
+def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
+                  span: float, step: float, seed: int) -> SimResult:
+    pools = fleet.pools
+    allowed = np.array([[j.allowed is None or p.accelerator in j.allowed for p in pools] for j in jobs],
+                       dtype=np.uint8).reshape(len(jobs), len(pools))
+    f = lambda attr: np.array([getattr(j, attr) for j in jobs], dtype=float)  # noqa: E731
+    t0 = time.perf_counter()
+    out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
+                        np.array([p.capacity for p in pools], dtype=float), np.array([p.speed for p in pools], dtype=float),
+                        fail.rate_per_accelerator_hour / 3600 if fail.enabled else 0.0,
+                        fail.checkpoint_minutes * 60, fail.restart_minutes * 60 if fail.enabled else 0.0,
+                        fail.repair_hours * 3600, horizon, step, int(span // step) + 2, seed)
+    wall = time.perf_counter() - t0
+    end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
+    arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "interruptions")}
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(jobs))})
+    price = np.array([p.usd_per_hour for p in pools])
+    if price.any() and len(pools) == 1:
+        arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
+    buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
+    return _result(arrays, [j.name for j in jobs], buckets, step, fleet, end, wall, int(out["events"]),
+                   int(arrays["interruptions"].sum()), pd.DataFrame(), ["compiled core"])
+
+
+def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float], step: float, fleet: Fleet,
+            end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str]) -> SimResult:
     capacity = fleet.capacity
     allocated = a["allocated_s"].sum()
     lost = a["lost_s"].sum()
     restart = a["restart_s"].sum()
-    tl = cluster.timeline
-    keys = range(int(end // tl.step) + 1)
-    busy = np.array([tl.buckets.get(k, 0.0) for k in keys])
-    widths = np.array([min(tl.step, end - k * tl.step) for k in keys])
+    keys = range(int(end // step) + 1)
+    busy = np.array([buckets.get(k, 0.0) for k in keys])
+    widths = np.array([min(step, end - k * step) for k in keys])
     with np.errstate(invalid="ignore", divide="ignore"):
         avg_busy = np.where(widths > 0, busy / widths, 0.0)
-    timeline = pd.DataFrame({"time_h": np.array(list(keys)) * tl.step / 3600, "busy_accelerators": avg_busy,
+    timeline = pd.DataFrame({"time_h": np.array(list(keys)) * step / 3600, "busy_accelerators": avg_busy,
                              "utilization": avg_busy / capacity if capacity else 0.0})
-    jobs = pd.DataFrame({"name": [j.name for j in cluster.jobs], **a})
-    gantt = pd.DataFrame([{"job": j.name, "start_h": s / 3600, "end_h": e / 3600, "pool": p, "accelerators": j.size}
-                          for j in largest for s, e, p in (j.segments or [])])
+    jobs = pd.DataFrame({"name": names, **a})
     done = np.isfinite(a["finish"])
-    notes = [] if not record else [f"{len(engine.log)} events recorded"]
     return SimResult(
         utilization=float(allocated / (capacity * end)) if capacity and end else 0.0,
         goodput=float((allocated - lost - restart) / allocated) if allocated else 0.0,
-        jobs_total=len(cluster.jobs),
+        jobs_total=len(names),
         jobs_completed=int(done.sum()),
         allocated_accelerator_hours=float(allocated / 3600),
         work_lost_accelerator_hours=float(lost / 3600),
         restart_accelerator_hours=float(restart / 3600),
         interruptions=int(a["interruptions"].sum()),
-        failures=cluster.failure_events,
+        failures=failures,
         queueing_delay_s=_quantiles(a["first_start"] - a["arrival"]),
         completion_time_s=_quantiles(a["finish"][done] - a["arrival"][done]),
         slo_attainment=None,
         cost_usd=float(a["cost_usd"].sum()),
-        events=engine.processed,
+        events=events,
         wall_seconds=wall,
         until_s=end,
         timeline=timeline,
