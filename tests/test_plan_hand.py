@@ -132,3 +132,20 @@ def test_plan_round_trips_through_disk(tmp_path):
         assert q.capacity_mw() == p.capacity_mw()
         assert q.tables["capacity"].equals(p.tables["capacity"])
         assert q.metadata["scenario_hash"] == p.metadata["scenario_hash"]
+
+
+def test_failed_save_keeps_the_previous_plan(tmp_path, monkeypatch):
+    s = scenario(cloud_offers=[offer("a", 4.0)], demand={"inference": [inference(ef=1.0)]})
+    p = plan(s)
+    p.save(tmp_path)
+    before = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    p.tables["capacity"] = p.tables["capacity"].assign(accelerators=-1.0)
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(type(p.tables["spend"]), "to_csv", boom)
+    with pytest.raises(OSError):
+        p.save(tmp_path)
+    after = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
+    assert after == before

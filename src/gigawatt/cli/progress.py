@@ -11,15 +11,16 @@ from typing import Any
 from rich.console import Console
 from rich.status import Status
 
-_GAP = re.compile(r"(\d+(?:\.\d+)?|inf)%")
+# A HiGHS branch-and-bound line: source, nodes, queue, leaves, explored %, bound, best, gap, ...
+_BNB_LINE = re.compile(r"^\s*[A-Za-z]?\s+\d+\s+\d+\s+\d+\s+[\d.]+%\s+\S+\s+\S+\s+(\S+)")
 
 
 def last_gap(log_text: str) -> str | None:
-    """The MIP gap on HiGHS's latest progress line (its last percentage), if any."""
+    """The MIP gap on HiGHS's latest branch-and-bound line, if any ("Large" before a bound)."""
     for line in reversed(log_text.splitlines()):
-        found = _GAP.findall(line)
-        if found and ("|" not in line) and len(found) >= 2:
-            return found[-1] + "%"
+        m = _BNB_LINE.match(line)
+        if m:
+            return m.group(1)
     return None
 
 
@@ -72,4 +73,4 @@ class SolveProgress:
                 gap = last_gap(self.log_file.read_text(errors="replace")[-4000:])
             except OSError:
                 gap = None
-            self._update(f"- gap {gap}" if gap and self.phase.startswith("solving") else "")
+            self._update(f"- MIP gap {gap}" if gap and self.phase.startswith("solving") else "")

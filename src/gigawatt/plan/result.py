@@ -69,21 +69,39 @@ class Plan:
     # --- persistence ---
 
     def save(self, directory: str | Path, fmt: str = "csv") -> Path:
+        """Write every table and plan.json; a failure part-way leaves the previous plan intact.
+
+        All files are first written beside their targets as .tmp, then renamed into place
+        (plan.json last), so an interrupted save never mixes into a readable half-plan.
+        """
+        if fmt not in ("csv", "parquet"):
+            raise PlanError(f"unknown table format '{fmt}'; use csv or parquet")
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables.items():
-            if fmt == "parquet":
-                df.to_parquet(out / f"{name}.parquet", index=False)
-            else:
-                df.to_csv(out / f"{name}.csv", index=False)
         meta = {
             "status": self.status, "npv_usd": self.npv_usd, "binding": self.binding,
             "explanations": self.explanations, "unit_costs": self.unit_costs,
             "metadata": self.metadata, "format": fmt, "tables": sorted(self.tables),
         }
-        tmp = out / "plan.json.tmp"
-        tmp.write_text(json.dumps(meta, indent=2, default=str))
-        tmp.replace(out / "plan.json")  # written last and atomically: a half-saved plan never loads
+        staged: list[tuple[Path, Path]] = []
+        try:
+            for name, df in self.tables.items():
+                target = out / f"{name}.{fmt}"
+                tmp = target.with_name(target.name + ".tmp")
+                if fmt == "parquet":
+                    df.to_parquet(tmp, index=False)
+                else:
+                    df.to_csv(tmp, index=False)
+                staged.append((tmp, target))
+            tmp = out / "plan.json.tmp"
+            tmp.write_text(json.dumps(meta, indent=2, default=str))
+            staged.append((tmp, out / "plan.json"))
+        except Exception:
+            for tmp, _ in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        for tmp, target in staged:
+            tmp.replace(target)
         return out
 
     @classmethod
