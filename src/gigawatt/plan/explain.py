@@ -14,6 +14,7 @@ from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
 from gigawatt.plan.inputs import PlanInputs
 
 DUAL_TOL = 1e-6
+MAX_LIMITS_SHOWN = 5   # per short demand, the costliest binding limits (highest dual)
 
 
 def period_ranges(labels: list[str]) -> str:
@@ -100,8 +101,11 @@ def explain_shortfalls(
     if unmet.empty:
         return []
     by_family: dict[tuple[str, str], set[str]] = defaultdict(set)
+    weight: dict[tuple[str, str], float] = {}
     for b in binding:
-        by_family[(str(b["family"]), str(b["entity"]))] |= {str(x) for x in b["periods"]}  # type: ignore[attr-defined]
+        key = (str(b["family"]), str(b["entity"]))
+        by_family[key] |= {str(x) for x in b["periods"]}  # type: ignore[attr-defined]
+        weight[key] = float(b["max_dual"])  # type: ignore[arg-type]
     allowed = {r.id: set(r.allowed_accelerators) for r in p.scenario.demand.training}
     allowed |= {r.id: set(r.allowed_accelerators) for r in p.scenario.demand.inference}
     lines = []
@@ -110,7 +114,8 @@ def explain_shortfalls(
         periods = set(rows["period"].astype(str))
         worst = rows.loc[rows["exaflops_short"].idxmax()]
         pools = _usable_pools(p, demand)
-        reasons: list[str] = []
+        reasons: list[str] = []                     # structural: always shown first
+        limits: list[tuple[float, str]] = []        # binding limits, costliest first
         pooled_accs = {str(a) for s in pools["site"] for a in p.acc.values
                        if bool(p.install_mask.sel(site=s, acc=a).any())} | {
             str(p.offer_acc.sel(offer=o).item()) for o in pools["offer"]} | {
@@ -131,13 +136,16 @@ def explain_shortfalls(
             )
             if relevant and (hit or family in ("site_max_power", "budget")):
                 text = FAMILIES[family][1](entity, p)
-                if family == "site_max_power":
-                    reasons.append(text)
-                else:
-                    reasons.append(f"{text} ({period_ranges(list(hit)) or 'all periods'})")
+                if family != "site_max_power":
+                    text += f" ({period_ranges(list(hit)) or 'all periods'})"
+                limits.append((weight[(family, entity)], text))
         if demand in set(p.run.values) and not hosts[hosts["run"] == demand].shape[0]:
             k = float(p.run_min_units.sel(run=demand))
             reasons.append(f"no single site, offer or contract can host it co-located (needs {k:,.0f} accelerators in one place)")
+        limits.sort(key=lambda wt: -wt[0])
+        reasons += [t for _, t in limits[:MAX_LIMITS_SHOWN]]
+        if len(limits) > MAX_LIMITS_SHOWN:
+            reasons.append(f"and {len(limits) - MAX_LIMITS_SHOWN} more binding limits (see the binding list)")
         if not reasons:
             price = float(p.demand_penalty.sel(demand=demand)) / (HOURS_PER_QUARTER / 24)
             reasons.append(f"serving it costs more than the unmet penalty (${price:,.0f} per EF/s-day); raise "
