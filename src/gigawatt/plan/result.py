@@ -19,7 +19,7 @@ TABLES = (
 
 @dataclass
 class Plan:
-    status: str                      # optimal | shortfall (served with elastic slacks)
+    status: str                      # optimal | feasible (stopped early, see mip_gap) | shortfall (slacks used)
     npv_usd: float
     tables: dict[str, pd.DataFrame]
     binding: list[str]

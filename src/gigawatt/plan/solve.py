@@ -45,12 +45,10 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
-def _solve(m: Model, p: PlanInputs, log_fn: str | None, relax: bool = False) -> tuple[str, str, float]:
+def _solve(m: Model, p: PlanInputs, log_fn: str | None) -> tuple[str, str]:
     policy = p.scenario.policy
     options: dict[str, Any] = {"output_flag": log_fn is not None, "log_to_console": False,
                                "time_limit": float(policy.time_limit_s), "mip_rel_gap": policy.mip_gap}
-    if relax:
-        options["solve_relaxation"] = True
     if log_fn:
         options["log_file"] = log_fn
     with _quiet_stdout():
@@ -58,11 +56,7 @@ def _solve(m: Model, p: PlanInputs, log_fn: str | None, relax: bool = False) -> 
     if m.objective.value is None or not np.isfinite(m.objective.value):
         raise PlanError(f"HiGHS found no solution (status {status}, {condition}); "
                         "try a larger policy.time_limit_s or a looser policy.mip_gap")
-    gap = 0.0
-    h = m.solver_model
-    if h is not None and m.variables.binaries.nvars and not relax:
-        gap = float(h.getInfo().mip_gap)
-    return status, str(condition), gap
+    return status, str(condition)
 
 
 def _solve_placements(p: PlanInputs, m: Model, log: str | None,
@@ -72,14 +66,15 @@ def _solve_placements(p: PlanInputs, m: Model, log: str | None,
     MIPs give no duals; with the placements fixed the model is an LP whose duals price
     compute and show which limits bind, at the MIP's own optimum.
     """
-    _solve(m, p, log)
+    status, condition = _solve(m, p, log)
     info = m.solver_model.getInfo()
     gap = float(info.mip_gap)
     report("placed", {"mip_gap": gap})
     fixed, fixed_ex = build_model(p, fixed_hosts=_host_solution(m))
     _solve(fixed, p, None)
     return fixed, fixed_ex, {"mip_gap": max(gap, 0.0), "placement_method": "branch-and-bound",
-                             "lower_bound": float(info.mip_dual_bound)}
+                             "lower_bound": float(info.mip_dual_bound),
+                             "solver_status": status, "termination": condition}
 
 
 def _host_solution(m: Model) -> dict[str, xr.DataArray]:
@@ -108,16 +103,17 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, log_fn: str | 
     if m.variables.binaries.nvars:
         # The final model has placements pinned, so it is an LP and its duals price compute.
         m, ex, placement = _solve_placements(p, m, log, report)
-        status, condition = "ok", "optimal"
     else:
-        status, condition, _ = _solve(m, p, log)
+        placement["solver_status"], placement["termination"] = _solve(m, p, log)
     t_solve = time.perf_counter() - t1
     objective = float(m.objective.value or 0.0)
     report("results", {})
     result = _assemble(p, m, ex, objective)
+    if placement["termination"] != "optimal" and result.status == "optimal":
+        result.status = "feasible"      # e.g. the time limit stopped HiGHS: see mip_gap
     result.metadata.update({
         "scenario": scenario.name, "scenario_hash": scenario_hash(scenario), "version": gigawatt.__version__,
-        "solver": "highs", "termination": condition, "solver_status": status, **placement,
+        "solver": "highs", **placement,
         "build_seconds": t_build, "solve_seconds": t_solve,
         "variables": int(m.nvars), "constraints": int(m.ncons), "binaries": binaries,
         "notes": p.notes,
