@@ -149,3 +149,14 @@ def test_failed_save_keeps_the_previous_plan(tmp_path, monkeypatch):
         p.save(tmp_path)
     after = {f.name: f.read_bytes() for f in tmp_path.iterdir()}
     assert after == before
+
+
+def test_run_never_split_over_locations_too_small_for_its_cluster():
+    run = {"id": "big", "total_exaflop": 1.0 * 2190 * 3600, "start": "2026Q1", "end": "2026Q1",
+           "mfu": 0.5, "allowed_accelerators": ["nvidia_h100_sxm"], "min_colocated_accelerators": 1000}
+    s = scenario(cloud_offers=[offer("a", 2.0, cap=600), offer("b", 2.0, provider="cloud2", cap=600)],
+                 demand={"training": [run]})
+    p = plan(s)
+    assert p.tables["serve"].empty
+    assert p.tables["unmet"]["share_short"].iloc[0] == pytest.approx(1.0)
+    assert any("co-located (needs 1,000 accelerators" in e for e in p.explanations)

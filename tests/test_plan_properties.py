@@ -44,6 +44,14 @@ def small_scenarios(draw: st.DrawFn) -> dict[str, Any]:
         deals.append({"id": "d", "vendor": "NVIDIA", "accelerator": "nvidia_gb200_nvl72",
                       "units_per_quarter": draw(st.floats(0, 5000)),
                       "start": quarter_label(start), "end": quarter_label(start + n - 1)})
+    contracts = []
+    if draw(st.booleans()):
+        contracts.append({"id": "c", "counterparty": draw(st.sampled_from(["cloud", "cloud2"])),
+                          "accelerator": draw(st.sampled_from(ACCS)),
+                          "capacity_accelerators": draw(st.floats(100, 5000)),
+                          "start": quarter_label(start + draw(st.integers(0, n - 1))),
+                          "term_quarters": draw(st.integers(1, 4)),
+                          "payment_usd_per_year": draw(st.floats(1e6, 1e9))})
     inference = [
         {"id": f"i{i}", "start": quarter_label(start), "start_exaflops": draw(st.floats(0.1, 8)),
          "growth_per_year": draw(st.floats(0, 2)), "utilization": draw(st.floats(0.2, 0.6))}
@@ -58,7 +66,7 @@ def small_scenarios(draw: st.DrawFn) -> dict[str, Any]:
     return {
         "horizon": {"start": quarter_label(start), "end": quarter_label(start + n - 1)},
         "money": {"discount_rate": draw(st.sampled_from([0.0, 0.08]))},
-        "sites": sites, "cloud_offers": offers, "chip_deals": deals,
+        "sites": sites, "cloud_offers": offers, "chip_deals": deals, "contracts": contracts,
         "demand": {"inference": inference, "training": training},
         "finance": {"budget_usd_per_year": budget},
         "policy": {"n_minus_1_alpha": draw(st.sampled_from([0.0, 0.3])),

@@ -111,13 +111,18 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
     hosts = []
     bounds = host_serve_bounds(p)
     for kind, serve_name, extra in families:
+        if m.variables[serve_name].size == 0 or f"host_{kind}" not in m.variables:
+            continue
         host = m.variables[f"host_{kind}"]
         serve = m.variables[serve_name].sel(demand=p.run.rename("demand")).rename(demand="run")
         if extra:
             serve = serve.sum(extra)
-        m.add_constraints(serve <= bounds[kind] * host, mask=window, name=f"colocation_{kind}")
-        hosts.append(host.sum(kind))
-    m.add_constraints(hosts[0] + hosts[1] + hosts[2] <= 1, name="one_host")
+        # where a location may not host the run (too small), fillna(0) makes it serve nothing
+        m.add_constraints(serve - (bounds[kind] * host).fillna(0) <= 0, mask=window, name=f"colocation_{kind}")
+        if host.size:
+            hosts.append(host.sum(kind))
+    if hosts:
+        m.add_constraints(sum(hosts[1:], hosts[0]) <= 1, name="one_host")
     k = p.run_min_units
     if bool((k > 0).any()):
         compat = p.compat.sel(demand=p.run.rename("demand")).rename(demand="run")
@@ -138,10 +143,12 @@ def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
     compat = p.compat.sel(demand=runs).rename(demand="run")
     site_units = p.site_energised_mw * 1000 / (p.acc_kw_all_in_per_pue * p.site_pue)
     site_peak = (site_units * p.acc_peak_ef).where(p.install_mask & compat & (p.acc_kw_all_in_per_pue > 0), 0.0)
+    # the best accelerator a site could hold (zero where there is none: an empty max has no value)
+    site_best = site_peak.max("acc") if len(p.acc) else site_peak.sum("acc")
     offer_peak = p.offer_cap * p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
     contract_peak = p.contract_units * p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
     return {
-        "site": xr.where(demand < site_peak.max("acc") * mfu, demand, site_peak.max("acc") * mfu),
+        "site": xr.where(demand < site_best * mfu, demand, site_best * mfu),
         "offer": xr.where(demand < offer_peak * mfu, demand, offer_peak * mfu),
         "contract": xr.where(demand < contract_peak * mfu, demand, contract_peak * mfu),
     }

@@ -168,6 +168,8 @@ def build_inputs(s: Scenario) -> PlanInputs:
 
     # --- sites ---
     sites = [x for x in s.sites if x.kind in BUILDABLE]
+    notes += [f"site '{x.id}' is a cloud region: nothing is built there; rent it through cloud_offers"
+              for x in s.sites if x.kind not in BUILDABLE]
     site = pd.Index([x.id for x in sites], name="site")
     energised = np.zeros((len(sites), n))
     for i, x in enumerate(sites):
