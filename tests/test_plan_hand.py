@@ -160,3 +160,12 @@ def test_run_never_split_over_locations_too_small_for_its_cluster():
     assert p.tables["serve"].empty
     assert p.tables["unmet"]["share_short"].iloc[0] == pytest.approx(1.0)
     assert any("co-located (needs 1,000 accelerators" in e for e in p.explanations)
+
+
+def test_incompatible_site_leaves_demand_balance_intact():
+    s = scenario(sites=[{"id": "s", "provider": "self", "max_power_mw": 100, "accelerators": ["nvidia_gb200_nvl72"]}],
+                 cloud_offers=[offer("o", 4.0, cap=10)],
+                 demand={"inference": [inference(ef=1.0, allowed=["nvidia_h100_sxm"])]})
+    p = plan(s)
+    assert p.tables["unmet"]["exaflops_short"].iloc[0] == pytest.approx(1.0 - 10 * H100_EF * 0.5)
+    assert p.tables["capacity"]["kind"].eq("cloud").all()
