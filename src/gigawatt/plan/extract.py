@@ -15,7 +15,7 @@ from gigawatt.plan.expressions import (
 )
 from gigawatt.plan.inputs import PlanInputs
 
-TOL = 1e-6
+TOL = 1e-12  # drop only solver zeros: small real values must still add up in the tables
 
 
 def _tidy(da: xr.DataArray, name: str, keep_zero: bool = False) -> pd.DataFrame:
