@@ -117,3 +117,17 @@ def test_cost_and_hetero_aware_choose_differently():
     hetero = simulate(f(), df, "hetero-aware")
     assert cost.cost_usd == pytest.approx(4 * 1.0 * 1.0 / 2.0)   # dear-fast: 4 acc x 0.25 h x $2 = $2.0 < cheap-slow $4
     assert hetero.jobs.iloc[0]["finish"] == pytest.approx(900.0)
+
+
+def test_a_gang_larger_than_every_pool_is_left_out_not_blocking():
+    df = pd.DataFrame([{"name": "giant", "arrival_s": 0.0, "accelerators": 100.0, "work_s": 10.0, "allowed": "", "kind": "training"},
+                       {"name": "small", "arrival_s": 1.0, "accelerators": 2.0, "work_s": 10.0, "allowed": "", "kind": "training"}])
+    r = simulate(fleet(), df, "fifo")
+    assert r.jobs_completed == 1 and any("giant needs 100" in n for n in r.notes)
+
+
+def test_empty_fleet_is_an_error():
+    from gigawatt.errors import SimulationError
+    df = pd.DataFrame([{"name": "j", "arrival_s": 0.0, "accelerators": 1.0, "work_s": 1.0, "allowed": "", "kind": "training"}])
+    with pytest.raises(SimulationError, match="the fleet is empty"):
+        simulate(Fleet([]), df)

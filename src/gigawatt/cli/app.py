@@ -271,6 +271,8 @@ def simulate(
         return print_json({**result.to_json(), **facts, "report": str(report) if report else None})
     console.print(table_view("Simulation", {k: v for k, v in result.to_json().items() if not isinstance(v, dict | list)}))
     console.print(table_view("Queueing delay (s)", result.queueing_delay_s))
+    for note in result.notes:
+        console.print(f"note: {note}")
     if report:
         console.print(f"report written to {report}")
 

@@ -14,6 +14,7 @@ from gigawatt.sim.failures import FailureModel, Outage
 from gigawatt.sim.fleet import Fleet, Pool
 
 REFERENCE = "nvidia_h100_sxm"
+SERVICE_GROUP = 1024   # accelerators per placed group of inference replicas (128 x 8-GPU replicas)
 
 
 def _speed(acc: str) -> float:
@@ -84,9 +85,11 @@ def workload_from_scenario(s: Scenario, origin: str | None = None, service_s: fl
         else:
             start = parse_quarter(load.start or s.horizon.start)
             ef = (load.start_exaflops or 0.0) * (1 + load.growth_per_year) ** ((t0 - start) / 4) if t0 >= start else 0.0
-        if ef > 0:
-            rows.append({"name": load.id, "arrival_s": 0.0,
-                         "accelerators": float(math.ceil(ef / (load.utilization * ref_tflops / 1e6))),
+        units = math.ceil(ef / (load.utilization * ref_tflops / 1e6)) if ef > 0 else 0
+        # a service is many independent replicas: place it in groups, not as one gang
+        for k, start in enumerate(range(0, units, SERVICE_GROUP)):
+            rows.append({"name": f"{load.id}#{k}", "arrival_s": 0.0,
+                         "accelerators": float(min(SERVICE_GROUP, units - start)),
                          "work_s": service_s, "allowed": "|".join(load.allowed_accelerators), "kind": "inference"})
     for r in s.demand.training:
         if parse_quarter(r.end) < t0:

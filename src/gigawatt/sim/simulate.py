@@ -36,6 +36,21 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
     ]
 
 
+def _fitting(jobs: list[Job], fleet: Fleet) -> tuple[list[Job], list[str]]:
+    """Jobs some compatible pool could ever hold; a gang larger than every pool would block FIFO forever."""
+    keep, notes = [], []
+    for job in jobs:
+        room = max((p.capacity for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed), default=0.0)
+        if job.size <= room:
+            keep.append(job)
+        else:
+            notes.append(f"job {job.name} needs {job.size:,.0f} accelerators at once but the largest pool it may "
+                         f"use holds {room:,.0f}; it is left out")
+    for i, job in enumerate(keep):
+        job.id = i
+    return keep, notes
+
+
 def _compiled_core():  # type: ignore[no-untyped-def]
     try:
         from gigawatt.sim import _fastgang  # type: ignore[attr-defined]
@@ -66,8 +81,11 @@ def simulate(
     """
     pol = get_policy(policy) if isinstance(policy, str) else policy
     fail = failures or FailureModel.none()
+    if fleet.capacity <= 0:
+        raise SimulationError("the fleet is empty: give a plan (--plan DIR), or contracts, cloud offers with "
+                              "max_accelerators or sites with existing_mw in the scenario")
     table = validate_jobs(workload.copy(), "workload")
-    jobs = jobs_from_table(table)
+    jobs, rejected = _fitting(jobs_from_table(table), fleet)
     for pool in fleet.pools:                       # a fleet may be reused across runs
         pool.free, pool.up, pool.running = pool.capacity, True, set()
     horizon = until_s if until_s is not None else math.inf
@@ -82,7 +100,9 @@ def simulate(
         raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
                               "outages, Gantt, event log or inference services)")
     if fast is not None:
-        return _run_compiled(fast, fleet, jobs, fail, horizon, span, step, seed)
+        result = _run_compiled(fast, fleet, jobs, fail, horizon, span, step, seed)
+        result.notes += rejected
+        return result
     largest = sorted(jobs, key=lambda j: -j.size * j.work)[:gantt_jobs]
     engine = Engine(seed, record=record)
     cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step)
@@ -105,7 +125,7 @@ def simulate(
     end = engine.now if math.isfinite(horizon) else max(engine.now, 1e-9)
     gantt = pd.DataFrame([{"job": j.name, "start_h": s / 3600, "end_h": e / 3600, "pool": p, "accelerators": j.size}
                           for j in largest for s, e, p in (j.segments or [])])
-    notes = [f"{len(engine.log)} events recorded"] if record else []
+    notes = ([f"{len(engine.log)} events recorded"] if record else []) + rejected
     return _result(cluster.arrays(), [j.name for j in cluster.jobs], cluster.timeline.buckets, step, fleet,
                    end, wall, engine.processed, cluster.failure_events, gantt, notes)
 
