@@ -141,7 +141,7 @@ def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
     demand = p.demand_ef.sel(demand=runs).rename(demand="run")
     mfu = p.demand_mfu.sel(demand=runs).rename(demand="run")
     compat = p.compat.sel(demand=runs).rename(demand="run")
-    site_units = p.site_energised_mw * 1000 / (p.acc_kw_all_in_per_pue * p.site_pue)
+    site_units = p.site_energised_mw * p.site_units_per_mw
     site_peak = (site_units * p.acc_peak_ef).where(p.install_mask & compat & (p.acc_kw_all_in_per_pue > 0), 0.0)
     # the best accelerator a site could hold (zero where there is none: an empty max has no value)
     site_best = site_peak.max("acc") if len(p.acc) else site_peak.sum("acc")

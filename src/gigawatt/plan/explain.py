@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 from linopy import Model
 
-from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
+from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter, quarter_label
 from gigawatt.plan.inputs import PlanInputs
 
 DUAL_TOL = 1e-6
@@ -30,9 +30,7 @@ def period_ranges(labels: list[str]) -> str:
         spans.append((start, prev))
         if q is not None:
             start = prev = q
-    def lab(x: int) -> str:
-        return f"{x // 4}Q{x % 4 + 1}"
-    return ", ".join(lab(a) if a == b else f"{lab(a)}-{lab(b)}" for a, b in spans)
+    return ", ".join(quarter_label(a) if a == b else f"{quarter_label(a)}-{quarter_label(b)}" for a, b in spans)
 
 
 def _binding_cells(m: Model, name: str) -> pd.DataFrame:

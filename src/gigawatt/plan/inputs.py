@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from gigawatt.catalog import load_catalog
-from gigawatt.economics.finance import usd_per_exaflop_day
+from gigawatt.economics.finance import accelerators_in_mw, usd_per_exaflop_day
 from gigawatt.errors import PlanError
 from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER, parse_quarter, quarter_year
 from gigawatt.scenario.model import Scenario, SiteKind
@@ -100,6 +100,11 @@ class PlanInputs:
     providers: pd.Index
     it_life_years: float
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def site_units_per_mw(self) -> xr.DataArray:
+        """site x acc: accelerators one MW of facility power holds there (inf for rent-only parts)."""
+        return 1000 / (self.acc_kw_all_in_per_pue * self.site_pue)
 
 
 def _da(values: object, *coords: pd.Index) -> xr.DataArray:
@@ -229,7 +234,7 @@ def build_inputs(s: Scenario) -> PlanInputs:
         else:
             if not sp.it_kw:
                 raise PlanError(f"chip deal '{deal.id}' is in MW but '{deal.accelerator}' has no it_kw; give units_per_quarter")
-            units = (deal.mw_per_quarter or 0.0) * 1000 / (sp.it_kw * (1 + fabric) * default_pue)
+            units = accelerators_in_mw(deal.mw_per_quarter or 0.0, sp.it_kw, fabric, default_pue)
         supply[j, (qs >= a0) & (qs <= a1)] += units
         supply_deals.setdefault(deal.accelerator, []).append(deal.id)
 
@@ -259,10 +264,9 @@ def build_inputs(s: Scenario) -> PlanInputs:
             sp = specs[c.accelerator]
             if not sp.it_kw:
                 raise PlanError(f"contract '{c.id}' is in MW but '{c.accelerator}' has no it_kw; give capacity_accelerators")
-            units = (c.capacity_mw or 0.0) * 1000 / (sp.it_kw * (1 + fabric) * default_pue)
+            units = accelerators_in_mw(c.capacity_mw or 0.0, sp.it_kw, fabric, default_pue)
         c_units[i, active] = units
-        per_quarter = (c.payment_usd_per_year / 4) if c.payment_usd_per_year is not None else (c.total_usd or 0) / c.term_quarters
-        c_pay[i, active] = per_quarter
+        c_pay[i, active] = c.usd_per_quarter
         if not active.any():
             notes.append(f"contract '{c.id}' lies outside the horizon and is ignored")
 

@@ -64,10 +64,9 @@ def host_eligibility(p: PlanInputs) -> dict[str, xr.DataArray]:
     runs = p.run
     compat = p.compat.sel(demand=runs.rename("demand")).rename(demand="run")
     k = p.run_min_units
-    kw_site = p.acc_kw_all_in_per_pue * p.site_pue
     run_window = p.demand_ef.sel(demand=runs.rename("demand")).rename(demand="run") > 0
     grid_mw = p.site_energised_mw.where(run_window).max("period").fillna(0.0)
-    most_units = (grid_mw * 1000 / kw_site).where(p.install_mask.any("period"), 0.0)
+    most_units = (grid_mw * p.site_units_per_mw).where(p.install_mask.any("period"), 0.0)
     site_ok = ((most_units >= k) & compat).any("acc")
     offer_compat = compat.sel(acc=p.offer_acc).drop_vars("acc")
     offer_ok = offer_compat & (p.offer_cap >= k)

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from gigawatt.periods import parse_quarter, quarter_range
+from gigawatt.periods import parse_quarter, quarter_label, quarter_range
 
 Quarter = Annotated[str, Field(description="quarter label like 2027Q3 (2027-08 and 2027 work too)")]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -24,8 +24,7 @@ class Strict(BaseModel):
 
 
 def _normal_quarter(value: str | int) -> str:
-    q = parse_quarter(value)
-    return f"{q // 4}Q{q % 4 + 1}"
+    return quarter_label(parse_quarter(value))
 
 
 class Horizon(Strict):
@@ -158,6 +157,13 @@ class Contract(Strict):
     catalog_deal: str | None = None
 
     _norm = field_validator("start", mode="before")(_normal_quarter)
+
+    @property
+    def usd_per_quarter(self) -> float:
+        """Payment in each quarter of the term (a yearly figure, or the total spread evenly)."""
+        if self.payment_usd_per_year is not None:
+            return self.payment_usd_per_year / 4
+        return (self.total_usd or 0.0) / self.term_quarters
 
     @model_validator(mode="after")
     def _one_capacity_one_payment(self) -> Contract:

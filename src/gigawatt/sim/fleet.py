@@ -43,7 +43,11 @@ class Fleet:
                                                            "speed", "usd_per_hour")} for p in self.pools])
 
 
-def _speed(accelerator: str, reference: str | None) -> float:
+REFERENCE = "nvidia_h100_sxm"   # workloads' run times are in seconds on this accelerator
+
+
+def relative_speed(accelerator: str, reference: str | None = REFERENCE) -> float:
+    """Dense BF16 throughput relative to the reference (1.0 when either is not in the catalog)."""
     cat = load_catalog()
     if reference is None or accelerator not in cat.accelerators or reference not in cat.accelerators:
         return 1.0
@@ -51,7 +55,7 @@ def _speed(accelerator: str, reference: str | None) -> float:
 
 
 def fleet_from_capacity(capacity: pd.DataFrame, period: str | None = None,
-                        reference: str | None = "nvidia_h100_sxm") -> tuple[Fleet, str]:
+                        reference: str | None = REFERENCE) -> tuple[Fleet, str]:
     """Pools from a plan's capacity table (one period: the given one or the last)."""
     if capacity.empty:
         raise SimulationError("the plan has no capacity to simulate")
@@ -63,7 +67,7 @@ def fleet_from_capacity(capacity: pd.DataFrame, period: str | None = None,
     pools = [
         Pool(id=f"{r.location}/{r.accelerator}", site=str(r.location), provider=str(r.provider),
              accelerator=str(r.accelerator), capacity=float(round(r.accelerators)),
-             speed=_speed(str(r.accelerator), reference))
+             speed=relative_speed(str(r.accelerator), reference))
         for r in rows.itertuples() if r.accelerators >= 1
     ]
     return Fleet(pools), chosen

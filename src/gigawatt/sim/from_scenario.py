@@ -8,20 +8,13 @@ import random
 import pandas as pd
 
 from gigawatt.catalog import load_catalog
-from gigawatt.periods import SECONDS_PER_QUARTER, parse_quarter
+from gigawatt.economics.finance import accelerators_in_mw
+from gigawatt.periods import SECONDS_PER_QUARTER, parse_quarter, quarter_label
 from gigawatt.scenario.model import Scenario, SiteKind
 from gigawatt.sim.failures import FailureModel, Outage
-from gigawatt.sim.fleet import Fleet, Pool
+from gigawatt.sim.fleet import REFERENCE, Fleet, Pool, relative_speed
 
-REFERENCE = "nvidia_h100_sxm"
 SERVICE_GROUP = 1024   # accelerators per placed group of inference replicas (128 x 8-GPU replicas)
-
-
-def _speed(acc: str) -> float:
-    cat = load_catalog()
-    if acc not in cat.accelerators:
-        return 1.0
-    return cat.accelerators[acc].bf16_dense_tflops / cat.accelerators[REFERENCE].bf16_dense_tflops
 
 
 def fleet_from_scenario(s: Scenario, at: str | None = None) -> Fleet:
@@ -37,33 +30,32 @@ def fleet_from_scenario(s: Scenario, at: str | None = None) -> Fleet:
         acc = cat.accelerators.get(c.accelerator)
         units = c.capacity_accelerators
         if units is None and acc is not None and acc.it_kw is not None:
-            units = (c.capacity_mw or 0) * 1000 / (acc.it_kw.value * (1 + fabric) * pue)
-        per_quarter = (c.payment_usd_per_year or 0) / 4 if c.payment_usd_per_year else (c.total_usd or 0) / c.term_quarters
-        price = per_quarter / ((units or 1) * SECONDS_PER_QUARTER / 3600)
+            units = accelerators_in_mw(c.capacity_mw or 0, acc.it_kw.value, fabric, pue)
+        price = c.usd_per_quarter / ((units or 1) * SECONDS_PER_QUARTER / 3600)
         pools.append(Pool(id=c.id, site=c.region, provider=c.counterparty, accelerator=c.accelerator,
-                          capacity=float(math.floor(units or 0)), speed=_speed(c.accelerator), usd_per_hour=price))
+                          capacity=float(math.floor(units or 0)), speed=relative_speed(c.accelerator), usd_per_hour=price))
     for o in s.cloud_offers:
         if o.max_accelerators is None or (o.available_from and parse_quarter(o.available_from) > when):
             continue
         price = min(t.price_usd_per_accelerator_hour for t in o.terms)
         pools.append(Pool(id=o.id, site=o.region, provider=o.provider, accelerator=o.accelerator,
-                          capacity=float(math.floor(o.max_accelerators)), speed=_speed(o.accelerator), usd_per_hour=price))
+                          capacity=float(math.floor(o.max_accelerators)), speed=relative_speed(o.accelerator), usd_per_hour=price))
     for site in s.sites:
         if site.existing_mw <= 0 or site.kind == SiteKind.cloud_region:
             continue
         acc_id = next((a for a in site.accelerators if cat.accelerators[a].it_kw), "nvidia_gb200_nvl72")
         kw = cat.accelerators[acc_id].it_kw
         assert kw is not None
-        units = site.existing_mw * 1000 / (kw.value * (1 + fabric) * (site.pue or pue))
+        units = accelerators_in_mw(site.existing_mw, kw.value, fabric, site.pue or pue)
         pools.append(Pool(id=f"{site.id}/{acc_id}", site=site.id, provider=site.provider, accelerator=acc_id,
-                          capacity=float(math.floor(units)), speed=_speed(acc_id)))
+                          capacity=float(math.floor(units)), speed=relative_speed(acc_id)))
     return Fleet(pools)
 
 
 def busiest_training_period(s: Scenario) -> str | None:
     """The first quarter in which a training run is active (a good default to operate)."""
     starts = sorted(parse_quarter(r.start) for r in s.demand.training)
-    return f"{starts[0] // 4}Q{starts[0] % 4 + 1}" if starts else None
+    return quarter_label(starts[0]) if starts else None
 
 
 def workload_from_scenario(s: Scenario, origin: str | None = None, service_s: float = SECONDS_PER_QUARTER) -> pd.DataFrame:
