@@ -84,12 +84,16 @@ def binding_constraints(m: Model, p: PlanInputs) -> list[dict[str, object]]:
 
 
 def _usable_pools(p: PlanInputs, demand: str) -> dict[str, list[str]]:
+    """Accelerators, sites, offers and contracts that suit a demand, and the accelerators they hold."""
     compat = p.compat.sel(demand=demand)
     accs = [str(a) for a in p.acc.values if bool(compat.sel(acc=a))]
     sites = [str(s) for s in p.site.values if bool((p.install_mask.sel(site=s).any("period") & compat).any())]
     offers = [str(o) for o in p.offer.values if str(p.offer_acc.sel(offer=o).item()) in accs]
     contracts = [str(c) for c in p.contract.values if str(p.contract_acc.sel(contract=c).item()) in accs]
-    return {"acc": accs, "site": sites, "offer": offers, "contract": contracts}
+    pooled = sorted({str(a) for s in sites for a in p.acc.values if bool(p.install_mask.sel(site=s, acc=a).any())}
+                    | {str(p.offer_acc.sel(offer=o).item()) for o in offers}
+                    | {str(p.contract_acc.sel(contract=c).item()) for c in contracts})
+    return {"acc": accs, "site": sites, "offer": offers, "contract": contracts, "pooled": pooled}
 
 
 def explain_shortfalls(
@@ -114,11 +118,7 @@ def explain_shortfalls(
         pools = _usable_pools(p, demand)
         reasons: list[str] = []                     # structural: always shown first
         limits: list[tuple[float, str]] = []        # binding limits, costliest first
-        pooled_accs = {str(a) for s in pools["site"] for a in p.acc.values
-                       if bool(p.install_mask.sel(site=s, acc=a).any())} | {
-            str(p.offer_acc.sel(offer=o).item()) for o in pools["offer"]} | {
-            str(p.contract_acc.sel(contract=c).item()) for c in pools["contract"]}
-        for acc in sorted(allowed.get(demand, set()) - pooled_accs):
+        for acc in sorted(allowed.get(demand, set()) - set(pools["pooled"])):
             reasons.append(f"no site, offer or contract for accelerator {acc}")
         if not any(pools[k] for k in ("site", "offer", "contract")):
             reasons.append("nothing in the scenario can serve it")

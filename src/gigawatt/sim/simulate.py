@@ -39,8 +39,12 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
 def _fitting(jobs: list[Job], fleet: Fleet) -> tuple[list[Job], list[str]]:
     """Jobs some compatible pool could ever hold; a gang larger than every pool would block FIFO forever."""
     keep, notes = [], []
+    rooms: dict[frozenset[str] | None, float] = {}
     for job in jobs:
-        room = max((p.capacity for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed), default=0.0)
+        room = rooms.get(job.allowed)
+        if room is None:
+            room = rooms[job.allowed] = max(
+                (p.capacity for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed), default=0.0)
         if job.size <= room:
             keep.append(job)
         else:
