@@ -165,6 +165,9 @@ class GangCluster:
         hit = [p for p in self.fleet.pools if outage.target in (p.id, p.site, p.provider)]
         self._pools_for.clear()
         for pool in hit:
+            pool.outages += 1                 # overlapping outages: up again only when the last one ends
+            if not pool.up:
+                continue
             pool.up = False
             for job in sorted(pool.running, key=lambda j: j.id):
                 self._interrupt(job, keep=0.0)
@@ -177,7 +180,8 @@ class GangCluster:
     def _outage_ends(self, pools: list[Pool]) -> None:
         self._pools_for.clear()
         for pool in pools:
-            pool.up = True
+            pool.outages -= 1
+            pool.up = pool.outages == 0
         for job in self.queue:
             if job.pinned is not None and job.pinned.up:
                 job.pinned = None
@@ -242,21 +246,31 @@ class GangCluster:
         self._release(job, job.size - keep)
 
     def _dispatch(self) -> None:
+        """Start jobs in queue order until one that could run somewhere must wait for room.
+
+        A job whose every usable pool is down holds no place in line: it waits for its pools
+        to come back while the jobs behind it run on pools that are up.
+        """
         queue = self.queue
         choose = self.policy.choose
-        while queue:
-            job = queue[0]
-            pool = choose(job, self._candidates(job))
+        i = 0
+        while i < len(queue):
+            job = queue[i]
+            candidates = self._candidates(job)
+            if not candidates:
+                i += 1
+                continue
+            pool = choose(job, candidates)
             if pool is None:
                 break
-            queue.popleft()
+            del queue[i]
             self._start(job, pool)
-        if queue and self.policy.backfill:
-            self._backfill()
+        if i < len(queue) and self.policy.backfill:
+            self._backfill(i)
 
-    def _backfill(self) -> None:
+    def _backfill(self, first: int) -> None:
         """EASY: reserve the head's earliest start; later jobs may run if they don't delay it."""
-        head = self.queue[0]
+        head = self.queue[first]
         now = self.engine.now
         shadow, shadow_pool, spare = math.inf, None, 0.0
         for pool in self._candidates(head):
@@ -272,9 +286,9 @@ class GangCluster:
                     break
         started = []
         for i, job in enumerate(self.queue):
-            if i == 0:
+            if i <= first:
                 continue
-            if i > self.policy.backfill_depth:
+            if i - first > self.policy.backfill_depth:
                 break
             target = self.policy.choose(job, self._candidates(job))
             if target is None:

@@ -22,6 +22,7 @@ class Pool:
     usd_per_hour: float = 0.0          # per accelerator
     free: float = 0.0
     up: bool = True
+    outages: int = 0                   # outages under way on this pool (they may overlap)
     running: set = field(default_factory=set)
 
     def __post_init__(self) -> None:

@@ -91,7 +91,7 @@ def simulate(
     table = validate_jobs(workload.copy(), "workload")
     jobs, rejected = _fitting(jobs_from_table(table), fleet)
     for pool in fleet.pools:                       # a fleet may be reused across runs
-        pool.free, pool.up, pool.running = pool.capacity, True, set()
+        pool.free, pool.up, pool.outages, pool.running = pool.capacity, True, 0, set()
     horizon = until_s if until_s is not None else math.inf
     span = horizon if math.isfinite(horizon) else max(
         [j.arrival + j.work for j in jobs] or [3600.0])
