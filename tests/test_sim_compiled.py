@@ -55,4 +55,4 @@ def test_llama3_on_the_compiled_core():
                          "allowed": "", "kind": "training"}])
     r = simulate(fleet16k, job, "fifo", failures=FailureModel.from_catalog(), until_s=54 * 86400.0,
                  gantt_jobs=0, core="compiled")
-    assert abs(r.interruptions - 419) <= 63 and 0.90 <= r.goodput < 1.0
+    assert abs(r.interruptions - 419) <= 63 and 0.90 <= r.ettr < 1.0

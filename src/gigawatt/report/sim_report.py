@@ -39,7 +39,8 @@ def write_sim_report(r: SimResult, path: str | Path, title: str, facts: dict[str
     figures = [utilization_figure(r), gantt_figure(r), delay_figure(r)]
     charts = "".join(figure_html(f, i == 0) for i, f in enumerate(figures))
     lines = [f"{k}: {v}" for k, v in facts.items()]
-    return write(path, page(f"gigawatt simulation: {title}",
-                            f"utilisation {r.utilization:.1%}, goodput {r.goodput:.1%}, "
-                            f"{r.jobs_completed}/{r.jobs_total} jobs done", [("Summary", bullet_list(lines)),
-                                                                          ("Charts", charts)]))
+    ettr = f"ETTR {r.ettr:.1%}, " if r.ettr is not None else ""
+    headline = (f"utilisation {r.utilization:.1%}, goodput {r.goodput:.1%}, {ettr}"
+                f"{r.jobs_completed}/{r.jobs_total} jobs done")
+    return write(path, page(f"gigawatt simulation: {title}", headline,
+                            [("Summary", bullet_list(lines)), ("Charts", charts)]))

@@ -1,4 +1,16 @@
-"""What a simulation delivered: utilisation, goodput, delays, lost work, SLOs, cost."""
+"""What a simulation delivered: utilisation, goodput, ETTR, delays, lost work, SLOs, cost.
+
+- utilization: accelerator-seconds held by jobs over the fleet's capacity x run time.
+- goodput: productive accelerator-seconds (held, less work lost to failures, restarts and
+  checkpoint writes) over the fleet's capacity x run time; never above utilization.
+- ettr: effective training time ratio as the training community uses it (Kokolis et al.,
+  arXiv 2410.21680): a job's productive time over its wall time from submission, waits for
+  room, repair and requeue included; jobs weighted by accelerators x wall time. Per job in
+  `jobs["ettr"]`.
+- queueing_delay_s: over every job submitted before the end; a job still waiting at the end
+  counts its wait so far (right-censored: the figures are lower bounds), `waiting_at_end` says
+  how many.
+"""
 
 from __future__ import annotations
 
@@ -22,11 +34,13 @@ def _quantiles(x: np.ndarray) -> dict[str, float]:
 class SimResult:
     utilization: float
     goodput: float
+    ettr: float | None
     jobs_total: int
     jobs_completed: int
     allocated_accelerator_hours: float
     work_lost_accelerator_hours: float
     restart_accelerator_hours: float
+    checkpoint_accelerator_hours: float
     interruptions: int
     failures: int
     queueing_delay_s: dict[str, float]
@@ -46,11 +60,13 @@ class SimResult:
         return {
             "utilization": self.utilization,
             "goodput": self.goodput,
+            "ettr": self.ettr,
             "jobs_total": self.jobs_total,
             "jobs_completed": self.jobs_completed,
             "allocated_accelerator_hours": self.allocated_accelerator_hours,
             "work_lost_accelerator_hours": self.work_lost_accelerator_hours,
             "restart_accelerator_hours": self.restart_accelerator_hours,
+            "checkpoint_accelerator_hours": self.checkpoint_accelerator_hours,
             "interruptions": self.interruptions,
             "failures": self.failures,
             "queueing_delay_s": self.queueing_delay_s,

@@ -131,7 +131,8 @@ def simulate(
                           for j in largest for s, e, p in (j.segments or [])])
     notes = ([f"{len(engine.log)} events recorded"] if record else []) + rejected
     return _result(cluster.arrays(), [j.name for j in cluster.jobs], cluster.timeline.buckets, step, fleet,
-                   end, wall, engine.processed, cluster.failure_events, gantt, notes)
+                   end, wall, engine.processed, cluster.failure_events, gantt, notes,
+                   gang=np.array([j.kind != "inference" for j in cluster.jobs], dtype=bool))
 
 
 def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
@@ -159,11 +160,15 @@ def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horiz
 
 
 def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float], step: float, fleet: Fleet,
-            end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str]) -> SimResult:
+            end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str],
+            gang: np.ndarray | None = None) -> SimResult:
+    """Fleet metrics from per-job arrays; `gang` marks the jobs ETTR is about (not inference services)."""
     capacity = fleet.capacity
     allocated = a["allocated_s"].sum()
     lost = a["lost_s"].sum()
     restart = a["restart_s"].sum()
+    checkpoint = a.get("checkpoint_s", np.zeros(len(names)))
+    productive = a["allocated_s"] - a["lost_s"] - a["restart_s"] - checkpoint
     keys = range(int(end // step) + 1)
     busy = np.array([buckets.get(k, 0.0) for k in keys])
     widths = np.array([min(step, end - k * step) for k in keys])
@@ -171,19 +176,36 @@ def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float
         avg_busy = np.where(widths > 0, busy / widths, 0.0)
     timeline = pd.DataFrame({"time_h": np.array(list(keys)) * step / 3600, "busy_accelerators": avg_busy,
                              "utilization": avg_busy / capacity if capacity else 0.0})
-    jobs = pd.DataFrame({"name": names, **a})
     done = np.isfinite(a["finish"])
+    arrived = a["arrival"] <= end
+    waiting = arrived & ~np.isfinite(a["first_start"])
+    # a job still waiting at the end has waited at least until the end (right-censored)
+    delay = np.where(waiting, end - a["arrival"], a["first_start"] - a["arrival"])[arrived]
+    wall_s = np.where(done, a["finish"], end) - a["arrival"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ettr_job = np.where(arrived & (wall_s > 0), productive / a["size"] / wall_s, np.nan)
+    gang_mask = (np.ones(len(names), bool) if gang is None else gang) & arrived & (wall_s > 0)
+    weight = (a["size"] * wall_s)[gang_mask]
+    jobs = pd.DataFrame({"name": names, **a, "productive_s": productive, "ettr": ettr_job})
+    queueing = _quantiles(delay)
+    if queueing:
+        queueing["waiting_at_end"] = float(waiting.sum())
+    if waiting.any():
+        notes = [*notes, f"{int(waiting.sum())} jobs were still waiting at the end; their queueing delay counts "
+                         "up to the end (censored), so the delay figures are lower bounds"]
     return SimResult(
         utilization=float(allocated / (capacity * end)) if capacity and end else 0.0,
-        goodput=float((allocated - lost - restart) / allocated) if allocated else 0.0,
+        goodput=float(productive.sum() / (capacity * end)) if capacity and end else 0.0,
+        ettr=float(productive[gang_mask].sum() / weight.sum()) if weight.sum() > 0 else None,
         jobs_total=len(names),
         jobs_completed=int(done.sum()),
         allocated_accelerator_hours=float(allocated / 3600),
         work_lost_accelerator_hours=float(lost / 3600),
         restart_accelerator_hours=float(restart / 3600),
+        checkpoint_accelerator_hours=float(checkpoint.sum() / 3600),
         interruptions=int(a["interruptions"].sum()),
         failures=failures,
-        queueing_delay_s=_quantiles(a["first_start"] - a["arrival"]),
+        queueing_delay_s=queueing,
         completion_time_s=_quantiles(a["finish"][done] - a["arrival"][done]),
         slo_attainment=None,
         cost_usd=float(a["cost_usd"].sum()),
@@ -195,4 +217,3 @@ def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float
         gantt=gantt,
         notes=notes,
     )
-
