@@ -75,18 +75,6 @@ def test_same_seed_same_events(df, seed):
     assert runs[0].jobs.equals(runs[1].jobs)
 
 
-def test_failure_loses_work_back_to_checkpoint():
-    df = pd.DataFrame([{"name": "j", "arrival_s": 0.0, "accelerators": 4.0, "work_s": 10_000.0, "allowed": "", "kind": "training"}])
-    f = Fleet([Pool(id="p", site="s", provider="p", accelerator="a", capacity=8)])
-    fail = FailureModel(rate_per_accelerator_hour=0.05, repair_hours=1, restart_minutes=1, checkpoint_minutes=10)
-    r = simulate(f, df, "fifo", failures=fail, seed=3)
-    job = r.jobs.iloc[0]
-    assert job["interruptions"] >= 1
-    # lost work per interruption is less than one checkpoint interval on every accelerator
-    assert job["lost_s"] <= job["interruptions"] * 600 * 4 + 1e-6
-    assert job["allocated_s"] == pytest.approx(4 * 10_000 + job["lost_s"] + job["restart_s"])
-
-
 def test_easy_backfill_cuts_waiting_without_delaying_the_head():
     rows = [("big", 0, 8, 100), ("huge", 1, 16, 100)] + [(f"s{i}", 2 + i, 4, 50) for i in range(4)]
     df = pd.DataFrame([{"name": n, "arrival_s": float(a), "accelerators": float(s), "work_s": float(w),

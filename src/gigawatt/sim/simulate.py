@@ -12,8 +12,8 @@ import pandas as pd
 from gigawatt.errors import SimulationError
 from gigawatt.sim.cluster import GangCluster, Job
 from gigawatt.sim.engine import Engine
-from gigawatt.sim.failures import FailureModel, Outage
-from gigawatt.sim.fleet import Fleet
+from gigawatt.sim.failures import FailureModel, NodeFailure, Outage
+from gigawatt.sim.fleet import PLACEMENTS, Fleet
 from gigawatt.sim.policies import Policy, get_policy
 from gigawatt.sim.result import SimResult, _quantiles
 from gigawatt.sim.workload import validate_jobs
@@ -44,12 +44,13 @@ def _fitting(jobs: list[Job], fleet: Fleet) -> tuple[list[Job], list[str]]:
         room = rooms.get(job.allowed)
         if room is None:
             room = rooms[job.allowed] = max(
-                (p.capacity for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed), default=0.0)
+                (p.largest_gang() for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed),
+                default=0.0)
         if job.size <= room:
             keep.append(job)
         else:
-            notes.append(f"job {job.name} needs {job.size:,.0f} accelerators at once but the largest pool it may "
-                         f"use holds {room:,.0f}; it is left out")
+            notes.append(f"job {job.name} needs {job.size:,.0f} accelerators at once but the pools it may use "
+                         f"hold a gang of at most {room:,.0f} (whole nodes); it is left out")
     for i, job in enumerate(keep):
         job.id = i
     return keep, notes
@@ -77,12 +78,18 @@ def simulate(
     record: bool = False,
     progress: Progress | None = None,
     core: str = "auto",
+    placement: str = "first-fit",
+    node_failures: list[NodeFailure] | None = None,
 ) -> SimResult:
     """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
 
     `core`: "python" (the event engine and pluggable policies), "compiled" (the closed
-    FIFO model in C, no outages, Gantt or event log), or "auto" (compiled when it applies).
+    FIFO model in C: no failures, outages, Gantt or event log, one-accelerator nodes and whole
+    accelerators), or "auto" (compiled when it applies). `placement`: how a gang is put on a
+    pool's nodes (first-fit, best-fit, worst-fit, random-fit).
     """
+    if placement not in PLACEMENTS:
+        raise SimulationError(f"unknown placement '{placement}'; choose one of {', '.join(PLACEMENTS)}")
     pol = get_policy(policy) if isinstance(policy, str) else policy
     fail = failures or FailureModel.none()
     if fleet.capacity <= 0:
@@ -91,25 +98,28 @@ def simulate(
     table = validate_jobs(workload.copy(), "workload")
     jobs, rejected = _fitting(jobs_from_table(table), fleet)
     for pool in fleet.pools:                       # a fleet may be reused across runs
-        pool.free, pool.up, pool.outages, pool.running = pool.capacity, True, 0, set()
+        pool.reset()
     horizon = until_s if until_s is not None else math.inf
     span = horizon if math.isfinite(horizon) else max(
         [j.arrival + j.work for j in jobs] or [3600.0])
     step = timeline_step_s or max(60.0, span / 200)
     closed = pol.name == "fifo" and not outages and not record and not gantt_jobs and progress is None \
+        and not node_failures and not (fail.enabled and fail.rate_per_accelerator_hour > 0) \
+        and all(p.g == 1 for p in fleet.pools) and all(j.size == int(j.size) for j in jobs) \
         and all(j.kind != "inference" for j in jobs) \
         and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
         raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
-                              "outages, Gantt, event log or inference services)")
+                              "failures, outages, Gantt, event log or inference services, on one-accelerator "
+                              "nodes)")
     if fast is not None:
         result = _run_compiled(fast, fleet, jobs, fail, horizon, span, step, seed)
         result.notes += rejected
         return result
     largest = sorted(jobs, key=lambda j: -j.size * j.work)[:gantt_jobs]
     engine = Engine(seed, record=record)
-    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step)
+    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures)
     for job in largest:
         job.segments = []
     cluster.start()
@@ -150,6 +160,8 @@ def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horiz
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "interruptions")}
+    arrays["checkpoint_s"] = np.zeros(len(jobs))
+    arrays["failure_interruptions"] = out["interruptions"]
     arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(jobs))})
     price = np.array([p.usd_per_hour for p in pools])
     if price.any() and len(pools) == 1:
