@@ -201,6 +201,11 @@ def simulate(
     failures: bool = typer.Option(True, help="accelerator failures at the catalog's rate"),
     report: Path | None = typer.Option(None, help="write an HTML report here"),
     as_json: bool = typer.Option(False, "--json"),
+    placement: str = typer.Option("first-fit", help="gangs on nodes: first-fit, best-fit, worst-fit, random-fit"),
+    spares: int = typer.Option(0, help="hot spare nodes per pool (swapped in at a failure)"),
+    checkpoint_write: float = typer.Option(0.0, help="seconds to write one checkpoint"),
+    checkpoint_stall_share: float = typer.Option(1.0, help="share of the write the job stalls (1 blocking)"),
+    recommend_checkpoint: bool = typer.Option(False, help="sweep checkpoint intervals; recommend one"),
 ) -> None:
     """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
     import math
@@ -255,13 +260,31 @@ def simulate(
     else:
         fleet = fleet_from_scenario(s)
         facts["fleet"] = "scenario contracts, cloud offers and existing sites"
-    fail = failures_from_scenario(s, enabled=failures)
+    import dataclasses
+
+    fail = dataclasses.replace(failures_from_scenario(s, enabled=failures), checkpoint_write_s=checkpoint_write,
+                               checkpoint_stall_share=checkpoint_stall_share)
+    for pool in fleet.pools:
+        pool.spares = spares
     outages = outages_from_scenario(s, fleet, horizon, seed)
+    if recommend_checkpoint:
+        from gigawatt.cli.output import table as rich_table
+        from gigawatt.sim.checkpoint import recommend_checkpoint as advise
+
+        advice = advise(fleet, table, fail, policy or s.operations.policy, outages=outages,
+                        until_s=None if horizon == math.inf else horizon)
+        if as_json:
+            return print_json({**advice.to_json(), **facts})
+        console.print(table_view(f"Checkpoint interval for {advice.job}", {
+            k: v for k, v in advice.to_json().items() if k != "sweep"}))
+        console.print(rich_table("ETTR by checkpoint interval", list(advice.sweep.columns),
+                            [[f"{v:,.4g}" for v in row] for row in advice.sweep.itertuples(index=False)]))
+        return None
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=1.0)
         result = run_sim(fleet, table, policy or s.operations.policy, failures=fail, outages=outages,
-                         until_s=None if horizon == math.inf else horizon, seed=seed,
+                         until_s=None if horizon == math.inf else horizon, seed=seed, placement=placement,
                          progress=lambda done, total: bar.update(task, completed=done / total if total else 1))
     facts.update({"policy": policy or s.operations.policy, "accelerators": fleet.capacity,
                   "events": result.events, "events_per_second": round(result.events / max(result.wall_seconds, 1e-9))})

@@ -7,6 +7,8 @@
   arXiv 2410.21680): a job's productive time over its wall time from submission, waits for
   room, repair and requeue included; jobs weighted by accelerators x wall time. Per job in
   `jobs["ettr"]`.
+- failures, mttf_hours: hardware failures in the whole fleet (busy or idle nodes) and the
+  hours between them; per job `failure_interruptions` and `mttf_hours` (held hours per hit).
 - queueing_delay_s: over every job submitted before the end; a job still waiting at the end
   counts its wait so far (right-censored: the figures are lower bounds), `waiting_at_end` says
   how many.
@@ -42,7 +44,9 @@ class SimResult:
     restart_accelerator_hours: float
     checkpoint_accelerator_hours: float
     interruptions: int
-    failures: int
+    failures: int                               # hardware failures anywhere in the fleet
+    failure_interruptions: int                  # job interruptions they caused
+    mttf_hours: float | None                    # fleet: hours between hardware failures
     queueing_delay_s: dict[str, float]
     completion_time_s: dict[str, float]
     slo_attainment: float | None
@@ -69,6 +73,8 @@ class SimResult:
             "checkpoint_accelerator_hours": self.checkpoint_accelerator_hours,
             "interruptions": self.interruptions,
             "failures": self.failures,
+            "failure_interruptions": self.failure_interruptions,
+            "mttf_hours": self.mttf_hours,
             "queueing_delay_s": self.queueing_delay_s,
             "completion_time_s": self.completion_time_s,
             "slo_attainment": self.slo_attainment,

@@ -198,7 +198,11 @@ def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float
         ettr_job = np.where(arrived & (wall_s > 0), productive / a["size"] / wall_s, np.nan)
     gang_mask = (np.ones(len(names), bool) if gang is None else gang) & arrived & (wall_s > 0)
     weight = (a["size"] * wall_s)[gang_mask]
-    jobs = pd.DataFrame({"name": names, **a, "productive_s": productive, "ettr": ettr_job})
+    hit = a.get("failure_interruptions", np.zeros(len(names)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mttf_job = np.where(hit > 0, a["allocated_s"] / a["size"] / 3600 / hit, np.nan)
+    jobs = pd.DataFrame({"name": names, **a, "productive_s": productive, "ettr": ettr_job,
+                         "mttf_hours": mttf_job})
     queueing = _quantiles(delay)
     if queueing:
         queueing["waiting_at_end"] = float(waiting.sum())
@@ -217,6 +221,8 @@ def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float
         checkpoint_accelerator_hours=float(checkpoint.sum() / 3600),
         interruptions=int(a["interruptions"].sum()),
         failures=failures,
+        failure_interruptions=int(hit.sum()),
+        mttf_hours=float(end / 3600 / failures) if failures else None,
         queueing_delay_s=queueing,
         completion_time_s=_quantiles(a["finish"][done] - a["arrival"][done]),
         slo_attainment=None,
