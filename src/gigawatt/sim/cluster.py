@@ -145,13 +145,13 @@ class GangCluster:
         by_id = {p.id: p for p in self.fleet.pools}
         for nf in self.node_failures:
             pool = by_id.get(nf.pool)
-            if pool is None or not 0 <= nf.node < len(pool.node_cap):
+            if pool is None or not (pool.pooled or 0 <= nf.node < len(pool.node_cap)):
                 from gigawatt.errors import SimulationError
                 raise SimulationError(f"node failure: pool {nf.pool!r} has no node {nf.node}")
             self.engine.at(nf.at_s, self._injected, (pool, nf.node))
         if self._rate:
             for pool in self.fleet.pools:
-                if pool.node_cap:
+                if pool.node_cap or (pool.pooled and pool.capacity > 0):
                     self._next_failure(pool)
 
     def _candidates(self, job: Job) -> list[Pool]:
@@ -194,7 +194,7 @@ class GangCluster:
             or any(p.running for p in self.fleet.pools)
 
     def _next_failure(self, pool: Pool) -> None:
-        nodes = len(pool.node_cap)
+        nodes = pool.capacity if pool.pooled else len(pool.node_cap)
         self._at(self.engine.now + self.engine.rng.expovariate(self._rate * pool.g * nodes),
                  self._node_failure, pool)
 
@@ -204,15 +204,51 @@ class GangCluster:
             return
         self._next_failure(pool)
         rng = self.engine.rng
+        if pool.pooled:
+            self._pooled_failure(pool, rng.random() * pool.capacity)
+            return
         n = rng.randrange(len(pool.node_cap))
         if pool.node_cap[n] < pool.g and rng.random() >= pool.node_cap[n] / pool.g:
             return
         if pool.up and pool.node_up[n]:
             self._hit(pool, n)
 
+    def _pooled_failure(self, pool: Pool, u: float) -> None:
+        """Accelerators have no identity in a pooled pool: the u-th one, counting busy ones by job first."""
+        if not pool.up:
+            return
+        for job in sorted(pool.running, key=lambda j: j.id):
+            u -= job.size
+            if u < 0:
+                if job.kind != "inference":
+                    self.failure_events += 1
+                    self._interrupt(job)
+                    job.failures += 1
+                    self.queue.appendleft(job)
+                    self._take_out(pool, -1)
+                    self._dispatch()
+                else:
+                    self.failure_events += 1
+                return
+        if u < pool.broken or pool.free < 1.0:          # already out for repair (or no whole idle one)
+            return
+        self.failure_events += 1
+        self._take_out(pool, -1)
+        self._dispatch()
+
+    def _take_out(self, pool: Pool, n: int) -> None:
+        if pool.spares_free > 0:                   # swap in a hot spare; the broken node becomes one after repair
+            pool.spares_free -= 1
+            self.engine.after(self._repair, self._spare_back, pool)
+        else:
+            pool.node_down(n)
+            self.engine.after(self._repair, self._repaired, (pool, n))
+
     def _injected(self, event: tuple[Pool, int]) -> None:
         pool, n = event
-        if pool.up and pool.node_up[n]:
+        if pool.pooled:
+            self._pooled_failure(pool, self.engine.rng.random() * pool.capacity)
+        elif pool.up and pool.node_up[n]:
             self._hit(pool, n)
 
     def _hit(self, pool: Pool, n: int) -> None:
@@ -224,12 +260,7 @@ class GangCluster:
             self._interrupt(job)
             job.failures += 1
             self.queue.appendleft(job)
-        if pool.spares_free > 0:                   # swap in a hot spare; the broken node becomes one after repair
-            pool.spares_free -= 1
-            self.engine.after(self._repair, self._spare_back, pool)
-        else:
-            pool.node_down(n)
-            self.engine.after(self._repair, self._repaired, (pool, n))
+        self._take_out(pool, n)
         self._dispatch()
 
     def _spare_back(self, pool: Pool) -> None:
@@ -273,8 +304,9 @@ class GangCluster:
         placement = pool.place(job.size, self.placement, self.engine.rng)
         assert placement is not None
         now = self.engine.now
-        for n, _ in placement:
-            pool.node_jobs[n].append(job)
+        if not pool.pooled:
+            for n, _ in placement:
+                pool.node_jobs[n].append(job)
         pool.running.add(job)
         self._change(now, job.size)
         job.pool = pool
@@ -293,8 +325,9 @@ class GangCluster:
         now = self.engine.now
         pool = job.pool
         assert pool is not None and job.placement is not None
-        for n, _ in job.placement:
-            pool.node_jobs[n].remove(job)
+        if not pool.pooled:
+            for n, _ in job.placement:
+                pool.node_jobs[n].remove(job)
         pool.give_back(job.placement)
         pool.running.discard(job)
         self._change(now, -job.size)

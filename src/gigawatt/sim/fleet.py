@@ -53,6 +53,8 @@ class Pool:
     idle: list[int] = field(default_factory=list)       # heap of whole idle full-size nodes
     partial: dict[int, float] = field(default_factory=dict)   # other up nodes with room: node -> free
     spares_free: int = 0
+    pooled: bool = False               # one-accelerator nodes and whole-accelerator jobs: no node identity needed
+    broken: float = 0.0                # accelerators out for repair (pooled)
 
     def __post_init__(self) -> None:
         if self.capacity < 0:
@@ -71,6 +73,12 @@ class Pool:
 
     def reset(self) -> None:
         """All nodes up and idle (a fleet may be reused across runs)."""
+        self.free, self.up, self.outages, self.running = self.capacity, True, 0, set()
+        self.spares_free, self.broken = self.spares, 0.0
+        if self.pooled:
+            self.node_cap, self.node_free, self.node_up, self.node_jobs, self.idle, self.partial = \
+                [], [], [], [], [], {}
+            return
         g = self.g
         full = int(self.capacity // g + 1e-9)
         rest = self.capacity - full * g
@@ -80,8 +88,6 @@ class Pool:
         self.node_jobs = [[] for _ in self.node_cap]
         self.idle = list(range(full))
         self.partial = {full: rest} if rest > 1e-9 else {}
-        self.free, self.up, self.outages, self.running = self.capacity, True, 0, set()
-        self.spares_free = self.spares
 
     @property
     def full_nodes(self) -> int:
@@ -95,6 +101,8 @@ class Pool:
         return math.ceil(size / self.g - 1e-9) if size > self.g else 1
 
     def fits(self, size: float) -> bool:
+        if self.pooled:
+            return self.free >= size
         if size > self.g:
             return len(self.idle) >= self.nodes_for(size)
         if self.idle:
@@ -103,6 +111,11 @@ class Pool:
 
     def place(self, size: float, how: str = "first-fit", rng: Any = None) -> list[tuple[int, float]] | None:
         """Nodes and amounts for a gang of `size` under a placement rule; None if it does not fit now."""
+        if self.pooled:
+            if self.free < size:
+                return None
+            self.free -= size
+            return [(-1, size)]
         g = self.g
         if size > g:
             k = self.nodes_for(size)
@@ -143,6 +156,9 @@ class Pool:
 
     def give_back(self, placement: list[tuple[int, float]]) -> None:
         """Return a gang's nodes (only those still up)."""
+        if self.pooled:
+            self.free += placement[0][1]
+            return
         for n, amount in placement:
             if not self.node_up[n]:
                 continue
@@ -161,6 +177,10 @@ class Pool:
 
     def node_down(self, n: int) -> None:
         """Take node n out (its jobs already stopped and gave back their share)."""
+        if self.pooled:
+            self.free -= 1.0
+            self.broken += 1.0
+            return
         self.node_up[n] = False
         self.free -= self.node_free[n]
         self.node_free[n] = 0.0
@@ -170,6 +190,10 @@ class Pool:
             heapify(self.idle)
 
     def node_repaired(self, n: int) -> None:
+        if self.pooled:
+            self.free += 1.0
+            self.broken -= 1.0
+            return
         self.node_up[n] = True
         self.node_free[n] = 0.0
         self._add(n, self.node_cap[n])

@@ -97,7 +97,9 @@ def simulate(
                               "max_accelerators or sites with existing_mw in the scenario")
     table = validate_jobs(workload.copy(), "workload")
     jobs, rejected = _fitting(jobs_from_table(table), fleet)
+    whole = all(j.size == int(j.size) for j in jobs)
     for pool in fleet.pools:                       # a fleet may be reused across runs
+        pool.pooled = pool.g == 1 and whole
         pool.reset()
     horizon = until_s if until_s is not None else math.inf
     span = horizon if math.isfinite(horizon) else max(
