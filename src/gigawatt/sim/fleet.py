@@ -13,7 +13,6 @@ import pandas as pd
 from gigawatt.catalog import load_catalog
 from gigawatt.errors import SimulationError
 
-
 PLACEMENTS = ("first-fit", "best-fit", "worst-fit", "random-fit")
 
 
