@@ -80,3 +80,11 @@ def test_openb_reproduces_the_fgd_papers_ordering():
     # the pooled model would hand out 100%; nodes strand GPUs, and FGD strands the fewest
     assert share["fgd"] > share["best-fit"] > share["random-fit"] > share["worst-fit"]
     assert share["fgd"] < 1.0
+
+
+def test_cli_packing_needs_the_openb_trace(examples):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "gigawatt", "simulate", str(examples / "minimal.yaml"), "--packing"],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 2 and "--packing needs --trace" in r.stderr and "Traceback" not in r.stderr

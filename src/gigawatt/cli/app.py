@@ -206,6 +206,7 @@ def simulate(
     checkpoint_write: float = typer.Option(0.0, help="seconds to write one checkpoint"),
     checkpoint_stall_share: float = typer.Option(1.0, help="share of the write the job stalls (1 blocking)"),
     recommend_checkpoint: bool = typer.Option(False, help="sweep checkpoint intervals; recommend one"),
+    packing: bool = typer.Option(False, help="openb trace: fill its nodes by each placement policy (FGD paper)"),
 ) -> None:
     """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
     import math
@@ -229,6 +230,22 @@ def simulate(
     s = load_scenario(file)
     horizon = parse_duration(until) if until else math.inf
     facts: dict[str, object] = {"scenario": s.name, "seed": seed}
+    if packing:
+        from gigawatt.cli.output import table as rich_table
+        from gigawatt.errors import GigawattError
+        from gigawatt.sim.packing import compare_policies, load_openb_nodes, load_openb_tasks
+
+        node_list = nodes or (_openb_nodes_beside(trace) if trace is not None else None)
+        if trace is None or node_list is None:
+            raise GigawattError("--packing needs --trace openb_pod_list_*.csv and its node list (--nodes)")
+        fills = compare_policies(load_openb_nodes(node_list), load_openb_tasks(trace), seeds=(seed,))
+        if as_json:
+            return print_json({"packing": fills.to_dict(orient="records"), **facts})
+        console.print(rich_table("GPUs allocated when the tasks asked for all of them, by placement policy",
+                                 list(fills.columns),
+                                 [[f"{v:,.4g}" if isinstance(v, float) else v for v in row]
+                                  for row in fills.itertuples(index=False)]))
+        return None
     if trace is not None:
         fmt, table = load_trace(trace, trace_format)
         facts["trace"] = f"{trace} ({fmt.name}; cite: {fmt.citation})"
