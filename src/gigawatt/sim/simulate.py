@@ -36,24 +36,23 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
     ]
 
 
-def _fitting(jobs: list[Job], fleet: Fleet) -> tuple[list[Job], list[str]]:
-    """Jobs some compatible pool could ever hold; a gang larger than every pool would block FIFO forever."""
-    keep, notes = [], []
-    rooms: dict[frozenset[str] | None, float] = {}
-    for job in jobs:
-        room = rooms.get(job.allowed)
-        if room is None:
-            room = rooms[job.allowed] = max(
-                (p.largest_gang() for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed),
-                default=0.0)
-        if job.size <= room:
-            keep.append(job)
-        else:
-            notes.append(f"job {job.name} needs {job.size:,.0f} accelerators at once but the pools it may use "
-                         f"hold a gang of at most {room:,.0f} (whole nodes); it is left out")
-    for i, job in enumerate(keep):
-        job.id = i
-    return keep, notes
+def _allowed_sets(table: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[str] | None]]:
+    """Each job's code into the distinct allowed sets (None = any accelerator)."""
+    codes, uniques = pd.factorize(table["allowed"], sort=False)
+    return codes, [frozenset(x for x in str(u).split("|") if x) or None for u in uniques]
+
+
+def _fitting(table: pd.DataFrame, fleet: Fleet) -> tuple[pd.DataFrame, list[str]]:
+    """Jobs some usable pool could ever hold; a gang larger than every pool would block FIFO forever."""
+    codes, sets = _allowed_sets(table)
+    room = np.array([max((p.largest_gang() for p in fleet.pools if a is None or p.accelerator in a), default=0.0)
+                     for a in sets])
+    size = table["accelerators"].to_numpy(float)
+    fits = size <= room[codes] if len(table) else np.ones(0, bool)
+    notes = [f"job {name} needs {need:,.0f} accelerators at once but the pools it may use hold a gang of at most "
+             f"{most:,.0f} (whole nodes); it is left out"
+             for name, need, most in zip(table["name"][~fits], size[~fits], room[codes][~fits], strict=True)]
+    return (table if fits.all() else table[fits].reset_index(drop=True)), notes
 
 
 def _compiled_core():  # type: ignore[no-untyped-def]
@@ -95,20 +94,19 @@ def simulate(
     if fleet.capacity <= 0:
         raise SimulationError("the fleet is empty: give a plan (--plan DIR), or contracts, cloud offers with "
                               "max_accelerators or sites with existing_mw in the scenario")
-    table = validate_jobs(workload.copy(), "workload")
-    jobs, rejected = _fitting(jobs_from_table(table), fleet)
-    whole = all(j.size == int(j.size) for j in jobs)
+    table, rejected = _fitting(validate_jobs(workload.copy(), "workload"), fleet)
+    size = table["accelerators"].to_numpy(float)
+    whole = bool((size == np.floor(size)).all())
     for pool in fleet.pools:                       # a fleet may be reused across runs
         pool.pooled = pool.g == 1 and whole
         pool.reset()
     horizon = until_s if until_s is not None else math.inf
-    span = horizon if math.isfinite(horizon) else max(
-        [j.arrival + j.work for j in jobs] or [3600.0])
+    span = horizon if math.isfinite(horizon) else \
+        float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
     closed = pol.name == "fifo" and not outages and not record and not gantt_jobs and progress is None \
         and not node_failures and not (fail.enabled and fail.rate_per_accelerator_hour > 0) \
-        and all(p.g == 1 for p in fleet.pools) and all(j.size == int(j.size) for j in jobs) \
-        and all(j.kind != "inference" for j in jobs) \
+        and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
         and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
@@ -116,9 +114,10 @@ def simulate(
                               "failures, outages, Gantt, event log or inference services, on one-accelerator "
                               "nodes)")
     if fast is not None:
-        result = _run_compiled(fast, fleet, jobs, fail, horizon, span, step, seed)
+        result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed)
         result.notes += rejected
         return result
+    jobs = jobs_from_table(table)
     largest = sorted(jobs, key=lambda j: -j.size * j.work)[:gantt_jobs]
     engine = Engine(seed, record=record)
     cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures)
@@ -147,12 +146,17 @@ def simulate(
                    gang=np.array([j.kind != "inference" for j in cluster.jobs], dtype=bool))
 
 
-def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
+def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
                   span: float, step: float, seed: int) -> SimResult:
+    """The compiled core fed columns: no object per job."""
     pools = fleet.pools
-    allowed = np.array([[j.allowed is None or p.accelerator in j.allowed for p in pools] for j in jobs],
-                       dtype=np.uint8).reshape(len(jobs), len(pools))
-    f = lambda attr: np.array([getattr(j, attr) for j in jobs], dtype=float)  # noqa: E731
+    codes, sets = _allowed_sets(table)
+    per_set = np.array([[a is None or p.accelerator in a for p in pools] for a in sets],
+                       dtype=np.uint8).reshape(len(sets), len(pools))
+    allowed = np.ascontiguousarray(per_set[codes]) if len(table) else np.zeros((0, len(pools)), np.uint8)
+    cols = {k: np.array(table[c].to_numpy(float), dtype=float)        # writable copies for the core
+            for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
+    f = cols.__getitem__
     t0 = time.perf_counter()
     out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
                         np.array([p.capacity for p in pools], dtype=float), np.array([p.speed for p in pools], dtype=float),
@@ -162,18 +166,18 @@ def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horiz
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "interruptions")}
-    arrays["checkpoint_s"] = np.zeros(len(jobs))
+    arrays["checkpoint_s"] = np.zeros(len(table))
     arrays["failure_interruptions"] = out["interruptions"]
-    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(jobs))})
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(table))})
     price = np.array([p.usd_per_hour for p in pools])
     if price.any() and len(pools) == 1:
         arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
-    return _result(arrays, [j.name for j in jobs], buckets, step, fleet, end, wall, int(out["events"]),
+    return _result(arrays, table["name"].to_numpy(), buckets, step, fleet, end, wall, int(out["events"]),
                    int(arrays["interruptions"].sum()), pd.DataFrame(), ["compiled core"])
 
 
-def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float], step: float, fleet: Fleet,
+def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: dict[int, float], step: float, fleet: Fleet,
             end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str],
             gang: np.ndarray | None = None) -> SimResult:
     """Fleet metrics from per-job arrays; `gang` marks the jobs ETTR is about (not inference services)."""
