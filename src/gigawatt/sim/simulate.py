@@ -208,7 +208,7 @@ def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: di
     with np.errstate(invalid="ignore", divide="ignore"):
         mttf_job = np.where(hit > 0, a["allocated_s"] / a["size"] / 3600 / hit, np.nan)
     jobs = pd.DataFrame({"name": names, **a, "productive_s": productive, "ettr": ettr_job,
-                         "mttf_hours": mttf_job})
+                         "mttf_hours": mttf_job}, copy=False)       # no copy into one block: 1M rows stay cheap
     queueing = _quantiles(delay)
     if queueing:
         queueing["waiting_at_end"] = float(waiting.sum())
