@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_sim_invariants import workloads
 
 from gigawatt.sim import FailureModel, Fleet, Pool, simulate
@@ -34,11 +35,42 @@ def test_identical_to_python_core_without_failures(df):
 
 def test_compiled_core_refuses_what_it_does_not_model():
     from gigawatt.errors import SimulationError
+    from gigawatt.sim import Outage
     df = pd.DataFrame([{"name": "j", "arrival_s": 0.0, "accelerators": 1.0, "work_s": 10.0, "allowed": "",
                         "kind": "training"}])
-    fail = FailureModel(rate_per_accelerator_hour=0.02, repair_hours=0.5, restart_minutes=2, checkpoint_minutes=5)
     with pytest.raises(SimulationError, match="compiled core .* does not apply"):
-        simulate(fleet(), df, "fifo", gantt_jobs=0, core="compiled", failures=fail)
+        simulate(fleet(), df, "fifo", gantt_jobs=0, core="compiled", outages=[Outage("pa", 1.0, 1.0)])
     eight = Fleet([Pool(id="h", site="s", provider="p", accelerator="nvidia_h100_sxm", capacity=16)])
     with pytest.raises(SimulationError, match="one-accelerator nodes"):
         simulate(eight, df, "fifo", gantt_jobs=0, core="compiled")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workloads(), st.integers(0, 50), st.sampled_from([0, 2]), st.sampled_from([0.0, 20.0]),
+       st.sampled_from([1.0, 0.25]))
+def test_identical_to_python_core_with_failures(df, seed, spares, write_s, stall_share):
+    fail = FailureModel(rate_per_accelerator_hour=0.02, repair_hours=0.5, restart_minutes=2, checkpoint_minutes=5,
+                        checkpoint_write_s=write_s, checkpoint_stall_share=stall_share)
+
+    def run(core: str):
+        f = fleet()
+        for pool in f.pools:
+            pool.spares = spares
+        return simulate(f, df, "fifo", gantt_jobs=0, core=core, failures=fail, seed=seed)
+
+    py, c = run("python"), run("compiled")
+    assert c.notes[0] == "compiled core"
+    for col in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s", "interruptions"):
+        assert np.allclose(py.jobs[col], c.jobs[col], equal_nan=True, rtol=1e-9, atol=1e-6), col
+    assert (c.events, c.failures) == (py.events, py.failures)
+    assert c.ettr == pytest.approx(py.ettr, rel=1e-9)
+
+
+def test_llama3_on_the_compiled_core_matches_the_python_core():
+    fleet16k = Fleet([Pool(id="h100", site="m", provider="m", accelerator="h100", capacity=16_384 + 64)])
+    job = pd.DataFrame([{"name": "run", "arrival_s": 0.0, "accelerators": 16_384.0, "work_s": 108 * 86400.0,
+                         "allowed": "", "kind": "training"}])
+    runs = [simulate(fleet16k, job, "fifo", failures=FailureModel.from_catalog(), until_s=54 * 86400.0,
+                     gantt_jobs=0, core=core, seed=7) for core in ("compiled", "python")]
+    assert runs[0].interruptions == runs[1].interruptions and abs(runs[0].interruptions - 419) <= 63
+    assert runs[0].ettr == pytest.approx(runs[1].ettr, rel=1e-9) and 0.90 <= runs[0].ettr < 1.0

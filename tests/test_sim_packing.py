@@ -8,8 +8,15 @@ import pytest
 from conftest import need_traces
 
 from gigawatt.errors import TraceError
-from gigawatt.sim.packing import NodeCluster, TaskShapes, fill, fragmentation, load_openb_nodes, \
-    load_openb_tasks, place
+from gigawatt.sim.packing import (
+    NodeCluster,
+    TaskShapes,
+    fill,
+    fragmentation,
+    load_openb_nodes,
+    load_openb_tasks,
+    place,
+)
 
 
 def nodes(*gpus: int, cpu: float = 64000, mem: float = 262144) -> pd.DataFrame:

@@ -23,6 +23,7 @@ from gigawatt.sim.engine import Engine
 from gigawatt.sim.failures import FailureModel, NodeFailure, Outage
 from gigawatt.sim.fleet import Fleet, Pool
 from gigawatt.sim.policies import Policy
+from gigawatt.sim.rng import XorShift
 
 
 @dataclass(slots=True, eq=False)
@@ -132,6 +133,7 @@ class GangCluster:
         self._restart = failures.restart_minutes * 60.0 if failures.enabled else 0.0
         self._repair = failures.repair_hours * 3600.0
         self._pools_for: dict[frozenset[str] | None, list[Pool]] = {}
+        self._frng = XorShift(engine.seed)          # failure draws: the same stream as the compiled core
         self._at = engine.at
         self._change = self.timeline.change
 
@@ -195,7 +197,7 @@ class GangCluster:
 
     def _next_failure(self, pool: Pool) -> None:
         nodes = pool.capacity if pool.pooled else len(pool.node_cap)
-        self._at(self.engine.now + self.engine.rng.expovariate(self._rate * pool.g * nodes),
+        self._at(self.engine.now + self._frng.expovariate(self._rate * pool.g * nodes),
                  self._node_failure, pool)
 
     def _node_failure(self, pool: Pool) -> None:
@@ -203,11 +205,11 @@ class GangCluster:
         if not self._busy():
             return
         self._next_failure(pool)
-        rng = self.engine.rng
+        rng = self._frng
         if pool.pooled:
             self._pooled_failure(pool, rng.random() * pool.capacity)
             return
-        n = rng.randrange(len(pool.node_cap))
+        n = min(int(rng.random() * len(pool.node_cap)), len(pool.node_cap) - 1)
         if pool.node_cap[n] < pool.g and rng.random() >= pool.node_cap[n] / pool.g:
             return
         if pool.up and pool.node_up[n]:
@@ -247,7 +249,7 @@ class GangCluster:
     def _injected(self, event: tuple[Pool, int]) -> None:
         pool, n = event
         if pool.pooled:
-            self._pooled_failure(pool, self.engine.rng.random() * pool.capacity)
+            self._pooled_failure(pool, self._frng.random() * pool.capacity)
         elif pool.up and pool.node_up[n]:
             self._hit(pool, n)
 

@@ -83,8 +83,8 @@ def simulate(
     """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
 
     `core`: "python" (the event engine and pluggable policies), "compiled" (the closed
-    FIFO model in C: no failures, outages, Gantt or event log, one-accelerator nodes and whole
-    accelerators), or "auto" (compiled when it applies). `placement`: how a gang is put on a
+    FIFO model in C, failures and spares included: no outages, Gantt or event log,
+    one-accelerator nodes and whole accelerators), or "auto" (compiled when it applies). `placement`: how a gang is put on a
     pool's nodes (first-fit, best-fit, worst-fit, random-fit).
     """
     if placement not in PLACEMENTS:
@@ -105,14 +105,13 @@ def simulate(
         float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
     closed = pol.name == "fifo" and not outages and not record and not gantt_jobs and progress is None \
-        and not node_failures and not (fail.enabled and fail.rate_per_accelerator_hour > 0) \
-        and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
+        and not node_failures and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
         and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
         raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
-                              "failures, outages, Gantt, event log or inference services, on one-accelerator "
-                              "nodes)")
+                              "outages, injected node failures, Gantt, event log or inference services, on "
+                              "one-accelerator nodes and whole accelerators)")
     if fast is not None:
         result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed)
         result.notes += rejected
@@ -157,16 +156,21 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
     cols = {k: np.array(table[c].to_numpy(float), dtype=float)        # writable copies for the core
             for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
     f = cols.__getitem__
+    on = fail.enabled
     t0 = time.perf_counter()
     out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
-                        np.array([p.capacity for p in pools], dtype=float), np.array([p.speed for p in pools], dtype=float),
-                        fail.rate_per_accelerator_hour / 3600 if fail.enabled else 0.0,
-                        fail.checkpoint_minutes * 60, fail.restart_minutes * 60 if fail.enabled else 0.0,
-                        fail.repair_hours * 3600, horizon, step, int(span // step) + 2, seed)
+                        np.array([p.capacity for p in pools], dtype=float),
+                        np.array([p.speed for p in pools], dtype=float),
+                        np.array([p.spares for p in pools], dtype=np.int64),
+                        fail.rate_per_accelerator_hour / 3600.0 if on else 0.0,
+                        fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
+                        fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
+                        fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
+                        horizon, step, int(span // step) + 2, seed)
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
-    arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "interruptions")}
-    arrays["checkpoint_s"] = np.zeros(len(table))
+    arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
+                                  "interruptions")}
     arrays["failure_interruptions"] = out["interruptions"]
     arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(table))})
     price = np.array([p.usd_per_hour for p in pools])
@@ -174,7 +178,7 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
         arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
     return _result(arrays, table["name"].to_numpy(), buckets, step, fleet, end, wall, int(out["events"]),
-                   int(arrays["interruptions"].sum()), pd.DataFrame(), ["compiled core"])
+                   int(out["failures"]), pd.DataFrame(), ["compiled core"])
 
 
 def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: dict[int, float], step: float, fleet: Fleet,
