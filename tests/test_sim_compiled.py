@@ -74,3 +74,18 @@ def test_llama3_on_the_compiled_core_matches_the_python_core():
                      gantt_jobs=0, core=core, seed=7) for core in ("compiled", "python")]
     assert runs[0].interruptions == runs[1].interruptions and abs(runs[0].interruptions - 419) <= 63
     assert runs[0].ettr == pytest.approx(runs[1].ettr, rel=1e-9) and 0.90 <= runs[0].ettr < 1.0
+
+
+def test_compiled_core_draws_the_same_gantt_and_reports_progress():
+    from gigawatt.sim.workload import synthetic_jobs
+    df = synthetic_jobs(3000, seed=5, max_size=16, mean_interarrival_s=20, mean_work_s=600)
+    fail = FailureModel(rate_per_accelerator_hour=0.02, repair_hours=0.5, restart_minutes=2, checkpoint_minutes=5)
+    seen: list[tuple[float, float]] = []
+    c = simulate(fleet(), df, "fifo", failures=fail, seed=1, gantt_jobs=10, core="compiled",
+                 progress=lambda done, total: seen.append((done, total)))
+    py = simulate(fleet(), df, "fifo", failures=fail, seed=1, gantt_jobs=10, core="python")
+    assert c.notes[0] == "compiled core" and len(c.gantt) >= 10
+    pd.testing.assert_frame_equal(c.gantt.reset_index(drop=True), py.gantt.reset_index(drop=True))
+    assert c.events == py.events
+    assert len(seen) >= 5 and all(0 <= d <= t for d, t in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)

@@ -108,7 +108,7 @@ cdef inline double ckpts_before(double remaining, double interval) noexcept nogi
     return k if k > 0 else 0.0
 
 
-cdef inline void progress(double t, double interval, double stall, double write,
+cdef inline void segment_progress(double t, double interval, double stall, double write,
                           double* stalled, double* computed, double* kept) noexcept nogil:
     cdef double cycle, k, rest, durable
     if t <= 0:
@@ -133,8 +133,12 @@ cdef inline void progress(double t, double interval, double stall, double write,
 def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] allowed,
              double[:] capacity, double[:] speed, long long[:] spares, double rate_per_s, double interval_s,
              double stall_s, double write_s, double restart_s, double repair_s, double until, double bucket_s,
-             Py_ssize_t n_buckets, unsigned long long seed):
-    """Returns per-job arrays, bucketed busy accelerator-seconds, event and failure counts."""
+             Py_ssize_t n_buckets, unsigned long long seed, unsigned char[:] gantt=None, progress=None,
+             double span=1.0, long long progress_every=1 << 18):
+    """Returns per-job arrays, bucketed busy accelerator-seconds, event and failure counts.
+
+    `gantt` flags jobs whose segments (job, start, end, pool) are kept; `progress(done, span)`
+    is called every `progress_every` events."""
     cdef Py_ssize_t n = arrival.shape[0], npools = capacity.shape[0], nb
     cdef Py_ssize_t i, j, k, m, head, tail, qn, arrived = 0, nrun_total = 0
     cdef double now = 0.0, run, compute, elapsed, busy = 0.0, last = 0.0, tt, edge, u
@@ -144,6 +148,8 @@ def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:,
     cdef _Heap heap = _Heap(n + 16)
     cdef Ev ev
     cdef long long* order
+    cdef bint keep = gantt is not None
+    segments = []
     if rng == 0:
         rng = 88172645463325252ULL
     nb = n_buckets if n_buckets > 1 else 1
@@ -196,6 +202,8 @@ def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:,
         last = ev.t
         now = ev.t
         processed += 1
+        if progress is not None and processed % progress_every == 0:
+            progress(now if now < span else span, span)
         if ev.kind == 0:                       # arrival
             i = ev.idx
             arrived += 1
@@ -208,6 +216,8 @@ def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:,
                 continue
             j = po[i]
             elapsed = now - ss[i]
+            if keep and gantt[i]:
+                segments.append((i, ss[i], now, j))
             fr[j] += size[i]
             m = sl[i]; nr[j] -= 1; rn[j, m] = rn[j, nr[j]]; sl[rn[j, m]] = m; sl[i] = -1
             nrun_total -= 1
@@ -237,7 +247,9 @@ def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:,
             if i >= 0:                         # the failed accelerator was busy: its job stops
                 failures += 1
                 elapsed = now - ss[i]
-                progress(elapsed - so[i], interval_s, stall_s, write_s, &st, &co, &ke)
+                if keep and gantt[i]:
+                    segments.append((i, ss[i], now, j))
+                segment_progress(elapsed - so[i], interval_s, stall_s, write_s, &st, &co, &ke)
                 dn[i] = dn[i] + ke * speed[j]
                 if dn[i] > work[i]:
                     dn[i] = work[i]
@@ -301,8 +313,10 @@ def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:,
     for i in range(n):
         if po[i] >= 0:
             elapsed = now - ss[i]
+            if keep and gantt[i]:
+                segments.append((i, ss[i], now, po[i]))
             alloc[i] += elapsed * size[i]
-            progress(elapsed - so[i], interval_s, stall_s, write_s, &st, &co, &ke)
+            segment_progress(elapsed - so[i], interval_s, stall_s, write_s, &st, &co, &ke)
             dn[i] = dn[i] + co * speed[po[i]]
             if dn[i] > work[i]:
                 dn[i] = work[i]
@@ -325,4 +339,4 @@ def run_fifo(double[:] arrival, double[:] size, double[:] work, unsigned char[:,
             tt = edge
     return {"first_start": first_start, "finish": finish, "allocated_s": allocated, "lost_s": lost,
             "restart_s": restart, "checkpoint_s": ckpt, "interruptions": interruptions, "done": done,
-            "buckets": buckets, "events": processed, "failures": failures, "now": now}
+            "buckets": buckets, "events": processed, "failures": failures, "now": now, "segments": segments}

@@ -104,7 +104,7 @@ def simulate(
     span = horizon if math.isfinite(horizon) else \
         float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
-    closed = pol.name == "fifo" and not outages and not record and not gantt_jobs and progress is None \
+    closed = pol.name == "fifo" and not outages and not record \
         and not node_failures and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
         and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
@@ -113,11 +113,11 @@ def simulate(
                               "outages, injected node failures, Gantt, event log or inference services, on "
                               "one-accelerator nodes and whole accelerators)")
     if fast is not None:
-        result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed)
+        result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed, gantt_jobs, progress)
         result.notes += rejected
         return result
     jobs = jobs_from_table(table)
-    largest = sorted(jobs, key=lambda j: -j.size * j.work)[:gantt_jobs]
+    largest = [jobs[i] for i in _largest(table, gantt_jobs)]
     engine = Engine(seed, record=record)
     cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures)
     for job in largest:
@@ -146,7 +146,8 @@ def simulate(
 
 
 def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
-                  span: float, step: float, seed: int) -> SimResult:
+                  span: float, step: float, seed: int, gantt_jobs: int = 0,
+                  progress: Progress | None = None) -> SimResult:
     """The compiled core fed columns: no object per job."""
     pools = fleet.pools
     codes, sets = _allowed_sets(table)
@@ -157,6 +158,9 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
             for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
     f = cols.__getitem__
     on = fail.enabled
+    largest = _largest(table, gantt_jobs)
+    flags = np.zeros(len(table), dtype=np.uint8)
+    flags[largest] = 1
     t0 = time.perf_counter()
     out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
                         np.array([p.capacity for p in pools], dtype=float),
@@ -166,7 +170,8 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
                         fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
                         fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
                         fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
-                        horizon, step, int(span // step) + 2, seed)
+                        horizon, step, int(span // step) + 2, seed, flags, progress, span,
+                        max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
@@ -177,8 +182,21 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
     if price.any() and len(pools) == 1:
         arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
-    return _result(arrays, table["name"].to_numpy(), buckets, step, fleet, end, wall, int(out["events"]),
-                   int(out["failures"]), pd.DataFrame(), ["compiled core"])
+    names, sizes = table["name"].to_numpy(), f("size")
+    order = {int(i): r for r, i in enumerate(largest)}
+    segs = sorted(out["segments"], key=lambda seg: (order[seg[0]], seg[1]))
+    gantt = pd.DataFrame([{"job": names[i], "start_h": s / 3600, "end_h": e / 3600, "pool": pools[p].id,
+                           "accelerators": sizes[i]} for i, s, e, p in segs])
+    return _result(arrays, names, buckets, step, fleet, end, wall, int(out["events"]),
+                   int(out["failures"]), gantt, ["compiled core"])
+
+
+def _largest(table: pd.DataFrame, n: int) -> np.ndarray:
+    """Row numbers of the n jobs with most accelerator-seconds (ties: first in the table), drawn in a Gantt."""
+    if n <= 0 or not len(table):
+        return np.zeros(0, dtype=np.int64)
+    need = -(table["accelerators"].to_numpy(float) * table["work_s"].to_numpy(float))
+    return np.argsort(need, kind="stable")[:n]
 
 
 def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: dict[int, float], step: float, fleet: Fleet,
