@@ -238,12 +238,13 @@ def _accelerators(s: Scenario, sites: list, qs: np.ndarray, specs: dict[str, Acc
         for a in acc_ids
     ])
     lives = np.array([specs[a].life_quarters for a in acc_ids], dtype=int)
+    # an accelerator any deal covers is bought only through the deals in force (none in force: none)
     supply = np.full((len(acc_ids), n), np.inf)
+    for deal in s.chip_deals:
+        supply[acc_ids.index(deal.accelerator)] = 0.0
     supply_deals: dict[str, list[str]] = {}
     for deal in deals:
         j = acc_ids.index(deal.accelerator)
-        if np.isinf(supply[j]).all():
-            supply[j] = 0.0
         sp = specs[deal.accelerator]
         if deal.units_per_quarter is not None:
             units = deal.units_per_quarter
