@@ -14,6 +14,7 @@ import xarray as xr
 
 from gigawatt.catalog import load_catalog
 from gigawatt.economics.finance import accelerators_in_mw, usd_per_exaflop_day
+from gigawatt.economics.hardware_prices import installed_price_table, scenario_curves
 from gigawatt.errors import PlanError
 from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER, parse_quarter, quarter_year
 from gigawatt.scenario.model import Scenario, SiteKind
@@ -115,28 +116,28 @@ def _da(values: object, *coords: pd.Index) -> xr.DataArray:
 
 
 def _accelerator_specs(s: Scenario, it_life_years: float) -> dict[str, AcceleratorSpec]:
+    """Catalog accelerators with the scenario's overrides; prices from economics.hardware_prices."""
     cat = load_catalog()
-    decline = cat.default("price_decline_per_year").value
+    curves = scenario_curves(s)
+    life = max(1, round(it_life_years * 4))
+
+    def price(acc_id: str) -> tuple[float | None, float]:
+        c = curves.get(acc_id)
+        return (c.launch_usd, c.decline_per_year) if c else (None, 0.0)
+
     specs: dict[str, AcceleratorSpec] = {}
     for acc in cat.accelerators.values():
         specs[acc.id] = AcceleratorSpec(
-            id=acc.id, tflops=acc.bf16_dense_tflops,
-            it_kw=acc.it_kw.value if acc.it_kw else None,
-            unit_price_usd=acc.unit_price_usd.value if acc.unit_price_usd else None,
-            decline=decline, life_quarters=max(1, round(it_life_years * 4)),
+            acc.id, acc.bf16_dense_tflops, acc.it_kw.value if acc.it_kw else None, *price(acc.id), life,
         )
-    for deal in s.chip_deals:
-        base = specs[deal.accelerator]
-        if deal.unit_price_usd is not None:
-            specs[deal.accelerator] = AcceleratorSpec(**{**base.__dict__, "unit_price_usd": deal.unit_price_usd})
     for o in s.accelerators:
-        base = specs.get(o.id) or AcceleratorSpec(o.id, 0.0, None, None, decline, max(1, round(it_life_years * 4)))
+        base = specs.get(o.id) or AcceleratorSpec(o.id, 0.0, None, None, 0.0, life)
         specs[o.id] = AcceleratorSpec(
             id=o.id,
             tflops=o.bf16_dense_tflops or base.tflops,
             it_kw=o.it_kw if o.it_kw is not None else base.it_kw,
-            unit_price_usd=o.unit_price_usd if o.unit_price_usd is not None else base.unit_price_usd,
-            decline=o.price_decline_per_year if o.price_decline_per_year is not None else base.decline,
+            unit_price_usd=price(o.id)[0],
+            decline=price(o.id)[1],
             life_quarters=max(1, round(o.life_years * 4)) if o.life_years else base.life_quarters,
         )
     return specs
@@ -213,10 +214,7 @@ def build_inputs(s: Scenario) -> PlanInputs:
             mask[i, j, :] = a in allowed and a in buyable
     peak = _da([specs[a].peak_ef for a in acc_ids], acc)
     kw = _da([(specs[a].it_kw or 0.0) * (1 + fabric) for a in acc_ids], acc)
-    price = np.array([
-        [(specs[a].unit_price_usd or 0.0) * (1 - specs[a].decline) ** yf for yf in years_from_start]
-        for a in acc_ids
-    ])
+    price = installed_price_table(s, acc_ids, qs)
     lives = np.array([specs[a].life_quarters for a in acc_ids], dtype=int)
     alive = _vintage_matrix(np.zeros(len(acc_ids), dtype=int), lives, n)
     acc_left = np.clip((np.arange(n)[None, :] + lives[:, None] - n) / lives[:, None], 0, 1)
