@@ -139,3 +139,20 @@ def test_example_cost_per_gw_validates_against_stargate():
     t = plan(load_scenario(example)).tables
     c = owned_cost(t["purchases"], t["builds"], t["spend"])
     assert abs(c.usd_per_gw_facility / 50e9 - 1) <= 0.20
+
+
+def test_owned_cost_command_reads_a_saved_plan(tmp_path, capsys):
+    from gigawatt.economics.owned_cost import main
+
+    pd.DataFrame({"site": ["s"], "acc": ["nvidia_gb200_nvl72"], "period": ["2026Q1"], "units": [1000.0],
+                  "usd": [47.222e6]}).to_csv(tmp_path / "purchases.csv", index=False)
+    pd.DataFrame({"site": ["s"], "period": ["2026Q1"], "mw_started": [2.0]}).to_csv(tmp_path / "builds.csv", index=False)
+    pd.DataFrame({"year": [2026], "facility_capex_usd": [20e6], "it_capex_usd": [47.222e6]}).to_csv(
+        tmp_path / "spend.csv", index=False)
+    assert main([str(tmp_path)]) == 0
+    # (47.222M + 20M) / (1000 x 1.67 kW) and / 2 MW
+    assert capsys.readouterr().out.strip() == (
+        "owned all-in capex $40.3B per GW of chip IT power (0.00 GW), $33.6B per GW of facility power "
+        "(0.00 GW); IT $0.0B + facility $0.0B")
+    assert main([str(tmp_path / "missing")]) == 2
+    assert main([]) == 2
