@@ -71,8 +71,14 @@ class AcceleratorOverride(Strict):
     id: str
     bf16_dense_tflops: Positive | None = None
     it_kw: Positive | None = None
-    unit_price_usd: Positive | None = None
-    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = None
+    unit_price_usd: Positive | None = Field(None, description=(
+        "installed USD per accelerator (its share of server or rack, scale-out network and storage; "
+        "facility is charged per MW) at the model's catalog price date (its launch, "
+        "`gigawatt catalog`); for a model the catalog lacks, at the horizon's start. It holds "
+        "before that quarter and falls by price_decline_per_year after it"))
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = Field(None, description=(
+        "share of the installed price lost per year after the model's price date "
+        "(default: the catalog's per-model figure, 0 = prices hold while the model sells)"))
     life_years: Positive | None = None
 
 
@@ -203,7 +209,9 @@ class ChipDeal(Strict):
     mw_per_quarter: NonNeg | None = None
     start: Quarter
     end: Quarter
-    unit_price_usd: NonNeg | None = None
+    unit_price_usd: NonNeg | None = Field(None, description=(
+        "negotiated installed USD per accelerator for every unit bought from start to end (flat, "
+        "no decline); where deals for one accelerator overlap, the lowest price applies"))
     equity: Equity = Field(default_factory=Equity)
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
