@@ -21,6 +21,22 @@ app = typer.Typer(
 )
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        from gigawatt import __version__
+
+        print(f"gigawatt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
+    """gigawatt: plan, operate and stress-test AI compute at gigawatt scale."""
+
+
 @app.command()
 def validate(file: Path = typer.Argument(..., help="scenario YAML file")) -> None:
     """Check a scenario file; exit 0 if good, 2 with a one-line reason if not."""
