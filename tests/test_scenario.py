@@ -29,12 +29,12 @@ def test_round_trip_through_dict_and_yaml():
 
 
 @pytest.mark.parametrize("old,new,path,fragment", [
-    ("max_power_mw: 300", "max_power_mw: -5", "sites[0].max_power_mw", "greater than or equal to 0"),
+    ("max_power_mw: 300", "max_power_mw: -5", "sites[0].max_power_mw", "must be at least 0"),
     ("max_power_mw: 300", "max_powr_mw: 300", "sites[0].max_powr_mw", "did you mean 'max_power_mw'"),
     ("provider: aws", "provider: amz", "cloud_offers[0].provider", "unknown provider 'amz'"),
     ("accelerator: nvidia_h200_sxm", "accelerator: nvidia_h200", "cloud_offers[0].accelerator", "did you mean 'nvidia_h200_sxm'"),
     ("start: 2027Q1", "start: 2027Q5", "demand.training[0].start", "is not a quarter"),
-    ("mfu: 0.4", "mfu: 1.4", "demand.training[0].mfu", "less than or equal to 1"),
+    ("mfu: 0.4", "mfu: 1.4", "demand.training[0].mfu", "must be at most 1"),
 ])
 def test_errors_name_line_path_and_fix(old, new, path, fragment):
     text = MINIMAL.replace(old, new, 1)

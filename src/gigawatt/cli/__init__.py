@@ -40,6 +40,8 @@ def usage_error(exc: Any) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import typer
+
     from gigawatt.cli.app import app
 
     click_exc = _click_exceptions()
@@ -54,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except click_exc.UsageError as exc:
         print(usage_error(exc), file=sys.stderr)
         sys.exit(EXIT_USAGE)
-    except click_exc.Abort:
+    except typer.Abort:
         sys.exit(130)
     except click_exc.ClickException as exc:
         print(f"error: {_one_line(exc.format_message())}", file=sys.stderr)
