@@ -186,9 +186,11 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
         ) from None
     except (TypeError, ValueError) as exc:  # e.g. unhashable keys pydantic cannot report
         raise ScenarioError(f"malformed value: {_one_line(exc)[:200]}", file=file, path=None) from None
-    supply = scenario.sites or scenario.cloud_offers or scenario.contracts or scenario.chip_deals
-    if not (supply or scenario.demand.training or scenario.demand.inference):
-        raise ScenarioError("nothing to plan: " + EMPTY.removeprefix("file is empty: "), file=file, line=1)
+    if not (scenario.demand.training or scenario.demand.inference):
+        raise ScenarioError(
+            "nothing to plan for: add demand (a training run under demand.training or a load under "
+            "demand.inference); see examples/minimal.yaml", file=file, line=_line_of(root, ("demand",)),
+            path="demand")
     problem = check_references(scenario)
     if problem is not None:
         loc, message = problem
