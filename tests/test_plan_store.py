@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -142,10 +143,8 @@ def test_sigkill_during_saves_leaves_a_whole_plan(tmp_path):
         try:
             assert proc.stdout is not None
             proc.stdout.readline()                  # at least one save is done
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
                 proc.wait(timeout=delay)
-            except subprocess.TimeoutExpired:
-                pass
             os.kill(proc.pid, signal.SIGKILL)
         finally:
             proc.wait()
