@@ -11,7 +11,7 @@ import math
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gigawatt.errors import GigawattError, ScenarioError
@@ -23,13 +23,14 @@ START = 2026 * 4
 
 
 def edge(low: float, high: float) -> st.SearchStrategy[float]:
-    """Numbers a careless or hostile user writes: the ends of the range and a few between."""
-    values = [low, high, (low + high) / 2]
+    """Numbers a careless or hostile user writes: the ends of the range, and anything between
+    on a log scale (so 1e-3 and 1e6 are as likely as 5e5)."""
+    ends = [low, high]
     if low <= 1 <= high:
-        values.append(1.0)
-    if low == 0:
-        values.append(1e-9 * high)
-    return st.sampled_from(values) | st.floats(low, high, allow_nan=False, allow_infinity=False)
+        ends.append(1.0)
+    floor = max(low, high * 1e-12) if low <= 0 else low
+    between = st.floats(math.log10(floor), math.log10(high)).map(lambda e: min(high, max(low, 10**e)))
+    return st.one_of(st.sampled_from(ends), between, between)
 
 
 @st.composite
@@ -57,12 +58,13 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
                           "capacity_accelerators": draw(edge(0, 1e9)), "start": quarter_label(START),
                           "term_quarters": draw(st.integers(1, 4)),
                           "total_usd": draw(edge(0, 1e14))})
+    kinds = draw(st.sampled_from(["inference", "training", "both"]))
     inference = []
-    if draw(st.booleans()):
+    if kinds != "training":
         inference.append({"id": "inf", "start": quarter_label(START), "start_exaflops": draw(edge(0, 1e6)),
                           "growth_per_year": draw(edge(-0.9, 20)), "utilization": draw(edge(0.01, 1))})
     training = []
-    if draw(st.booleans()):
+    if kinds != "inference":
         training.append({"id": "run", "total_exaflop": draw(edge(1e-6, 1e15)), "mfu": draw(edge(0.01, 1)),
                          "start": quarter_label(START), "end": end,
                          "min_colocated_accelerators": draw(st.sampled_from([0, 1, 1e9]))})
@@ -89,11 +91,12 @@ def _accepted(doc: dict[str, Any]) -> Any:
     try:
         return parse_scenario(yaml.safe_dump(doc), file="fuzz.yaml")
     except ScenarioError as exc:
+        event(f"invalid: {exc.path}")
         assert "\n" not in str(exc) and str(exc).startswith("fuzz.yaml")
         return None
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
 @given(scenarios())
 def test_what_validates_plans(doc: dict[str, Any]) -> None:
     from gigawatt.plan import plan
@@ -103,15 +106,18 @@ def test_what_validates_plans(doc: dict[str, Any]) -> None:
         return
     try:
         result = plan(s)
-    except GigawattError:
+    except GigawattError as exc:
+        event(f"plan refused: {type(exc).__name__}")
         return
+    event(f"planned: {result.status}")
     assert result.status in ("optimal", "feasible", "shortfall")
     assert result.npv_usd is None or math.isfinite(result.npv_usd)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 @given(scenarios())
 def test_what_validates_simulates(doc: dict[str, Any]) -> None:
+    from gigawatt.cli.sim_guard import check_simulation_size
     from gigawatt.sim import simulate
     from gigawatt.sim.from_scenario import (
         failures_from_scenario,
@@ -126,8 +132,12 @@ def test_what_validates_simulates(doc: dict[str, Any]) -> None:
     try:
         fleet = fleet_from_scenario(s)
         jobs = workload_from_scenario(s)
-        result = simulate(fleet, jobs, s.operations.policy, failures=failures_from_scenario(s),
+        failures = failures_from_scenario(s)
+        check_simulation_size(jobs, failures, 30 * 86400)       # as `gigawatt simulate` does
+        result = simulate(fleet, jobs, s.operations.policy, failures=failures,
                           outages=outages_from_scenario(s, fleet, 30 * 86400, 0), until_s=30 * 86400)
-    except GigawattError:
+    except GigawattError as exc:
+        event(f"simulation refused: {str(exc)[:40]}")
         return
+    event("simulated")
     assert 0 <= result.utilization <= 1 + 1e-9

@@ -252,6 +252,7 @@ def simulate(
 
     from rich.progress import Progress
 
+    from gigawatt.cli.sim_guard import check_simulation_size
     from gigawatt.errors import GigawattError
     from gigawatt.report.sim_report import write_sim_report
     from gigawatt.scenario import load_scenario
@@ -266,11 +267,15 @@ def simulate(
         workload_from_scenario,
     )
     from gigawatt.sim.inference import ServiceModel, simulate_service
-    from gigawatt.sim.traces import load_trace
+    from gigawatt.sim.traces import check_openb_nodes, load_trace
 
     s = load_scenario(file)
     if policy is not None and policy not in POLICIES:
         raise GigawattError(f"--policy: unknown policy '{policy}'; choose one of {', '.join(POLICIES)}")
+    if trace is None and (nodes is not None or trace_format is not None):
+        raise GigawattError(f"{'--nodes' if nodes is not None else '--trace-format'} needs --trace (a trace file)")
+    if nodes is not None and plan_dir is not None:
+        raise GigawattError("--nodes and --plan both choose the fleet; give one of them")
     if period is not None:
         period = _quarter_option(period)
     if report is not None:
@@ -319,7 +324,7 @@ def simulate(
         facts["fleet"] = "scenario contracts, cloud offers and existing sites"
         facts["period"] = period or s.horizon.start
     elif (node_file := nodes or _openb_nodes_beside(trace)) is not None:
-        fleet = fleet_from_openb_nodes(node_file)
+        fleet = fleet_from_openb_nodes(check_openb_nodes(node_file))
         facts["fleet"] = f"openb nodes {node_file}"
     else:
         fleet = fleet_from_scenario(s)
@@ -330,6 +335,7 @@ def simulate(
     fail = failures_from_scenario(s, enabled=failures is not False)
     outages = outages_from_scenario(s, fleet, horizon, seed)
     chosen_policy = policy or s.operations.policy
+    check_simulation_size(table, fail, None if horizon == math.inf else horizon)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=1.0)

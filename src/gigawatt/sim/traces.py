@@ -8,6 +8,8 @@ Loaders validate every row and say which row and field is wrong.
 
 from __future__ import annotations
 
+import csv
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +48,12 @@ def _read_csv(path: Path, fmt: str | None = None, **kwargs: object) -> pd.DataFr
     if path.is_dir():
         raise TraceError(f"{path}: is a directory; give the {kind} CSV file")
     try:
-        return pd.read_csv(path, encoding="utf-8", **kwargs)  # type: ignore[call-overload, no-any-return]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            return pd.read_csv(path, encoding="utf-8", index_col=False, **kwargs)  # type: ignore[call-overload, no-any-return]
+    except pd.errors.ParserWarning:
+        raise TraceError(f"{path}: line {_first_long_row(path)}: more cells than the header has columns; "
+                         "quote cells that contain commas") from None
     except FileNotFoundError:
         raise TraceError(f"{path}: file not found") from None
     except PermissionError:
@@ -58,6 +65,16 @@ def _read_csv(path: Path, fmt: str | None = None, **kwargs: object) -> pd.DataFr
         raise TraceError(f"{path}: file is empty; a {kind} needs a header row and data rows") from None
     except (pd.errors.ParserError, ValueError, OverflowError) as exc:
         raise TraceError(f"{path}: not a readable CSV {kind} ({_one_line(exc)[:160]})") from None
+
+
+def _first_long_row(path: Path) -> int:
+    with open(path, encoding="utf-8", newline="") as fh:
+        rows = csv.reader(fh)
+        width = len(next(rows, []))
+        for row in rows:
+            if len(row) > width:
+                return rows.line_num
+    return 1
 
 
 def _first_bad_utf8_line(path: Path) -> int:
@@ -78,7 +95,20 @@ def _require_columns(df: pd.DataFrame, fmt: str, path: Path) -> None:
     missing = sorted(needed - set(df.columns))
     if missing:
         raise TraceError(f"{path}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)}; "
-                         f"a {fmt} trace has columns {', '.join(sorted(needed))}")
+                         f"the {fmt} format needs columns {', '.join(sorted(needed))}")
+
+
+def check_openb_nodes(path: Path) -> Path:
+    """Refuse an openb node list that is missing, unreadable or malformed, naming line and field."""
+    df = _read_csv(path, "openb node list", keep_default_na=False, dtype=str)
+    missing = sorted({"sn", "gpu", "model"} - set(df.columns))
+    if missing:
+        raise TraceError(f"{path}: missing columns {', '.join(missing)}; an openb node list has "
+                         "columns sn, gpu, model (openb_node_list_gpu_node.csv)")
+    gpus = _numeric(df, "gpu", path)
+    if not (gpus > 0).any():
+        raise TraceError(f"{path}: no node has a GPU (gpu > 0); give the openb GPU node list")
+    return path
 
 
 def detect_format(path: Path) -> TraceFormat:
