@@ -49,13 +49,18 @@ def print_plan(plan: Plan) -> None:
     meta = plan.metadata
     colour = "green" if plan.status == "optimal" else "yellow"
     console.print(
-        f"[{colour}]{plan.status}[/{colour}] plan for '{meta.get('scenario')}': NPV {money(plan.npv_usd)}; "
+        f"[{colour}]{plan.status}[/{colour}] plan for '{meta.get('scenario')}': NPV {money(plan.npv_usd)} "
+        f"(real money: capex, energy, cloud, contracts, less residual value); "
         f"build {number(meta.get('build_seconds', 0))}s, solve {number(meta.get('solve_seconds', 0))}s, "
         f"gap {float(meta.get('mip_gap') or 0):.3%}"
     )
     sentence = shortfall_sentence(plan)
     if sentence:
         console.print(f"[yellow]{sentence}[/yellow]")
+    charged = {k: v for k, v in (plan.penalties_usd or {}).items() if isinstance(v, int | float) and v > 0.5}
+    if charged:
+        parts = ", ".join(f"{k.replace('_', ' ')} {money(v)}" for k, v in charged.items())
+        console.print(f"penalties weighed by the solver, not money spent: {parts}")
     for note in meta.get("notes") or []:
         console.print(f"note: {note}")
     cap = plan.tables["capacity"]
@@ -68,11 +73,11 @@ def print_plan(plan: Plan) -> None:
     _print_money(plan)
     uc = plan.unit_costs
     per_hour, per_ef_day = uc.get("usd_per_accelerator_hour"), uc.get("usd_per_exaflop_day")
-    if isinstance(per_hour, int | float) and per_hour == per_hour:
+    if isinstance(per_hour, int | float) and per_hour == per_hour and per_hour > 0:
         console.print(f"unit cost: {money(per_hour)} per accelerator-hour, "
                       f"{money(per_ef_day)} per peak exaFLOP/s-day")
     else:
-        console.print("unit cost: - (nothing is bought or rented)")
+        console.print("unit cost: none (the plan holds no capacity)")
     if plan.binding:
         console.print("[bold]binding limits[/bold]")
         for line in plan.binding[:SHOWN_LIMITS]:

@@ -126,7 +126,9 @@ class Horizon(Strict):
 
 class Money(Strict):
     discount_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
-    base_year: Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)] | None = None
+    base_year: Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)] | None = Field(
+        default=None, description="NPVs are present values at the start of this year; default: the horizon's first year"
+    )
 
 
 class ProviderKind(StrEnum):
@@ -180,7 +182,9 @@ class Site(Strict):
     energisation: list[PowerStep] = Field(default_factory=list)
     pue: Annotated[float, Field(ge=1, le=3)] | None = None
     electricity_usd_per_mwh: EnergyPrice | None = None
-    facility_capex_usd_per_mw: FacilityPrice | None = None
+    facility_capex_usd_per_it_mw: FacilityPrice | None = Field(
+        default=None, description="facility capex per MW of IT (critical) load, as the catalog and `quote` quote it"
+    )
     construction_lead_time_quarters: Annotated[int, Field(ge=0, le=40)] | None = None
     accelerators: list[str] = Field(default_factory=list, description="accelerators allowed here; empty = any buyable")
 
@@ -201,7 +205,7 @@ class CloudTerm(Strict):
 class CloudOffer(Strict):
     id: Id
     provider: str
-    region: str = "us"
+    region: str = Field(default="us", description="where the capacity is; demand limited to other regions cannot use it")
     accelerator: str
     terms: list[CloudTerm] = Field(min_length=1)
     max_accelerators: Accelerators | None = None
@@ -213,6 +217,8 @@ class CloudOffer(Strict):
 
 
 class ContractStatus(StrEnum):
+    """How firm a deal is. Only statuses in `policy.statuses_in_force` are planned with."""
+
     confirmed = "confirmed"
     reported = "reported"
     loi = "loi"
@@ -232,7 +238,12 @@ class Contract(Strict):
     term_quarters: Annotated[int, Field(ge=1, le=80)]
     payment_usd_per_year: USD | None = None
     total_usd: USD | None = None
-    take_or_pay: bool = True
+    take_or_pay: bool = Field(
+        default=True, description="pay the full schedule whether used or not; false: pay for what is used"
+    )
+    min_take_share: Fraction | None = Field(
+        default=None, description="without take-or-pay: the share of capacity paid for even if unused (default 0)"
+    )
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
 
@@ -251,6 +262,8 @@ class Contract(Strict):
             raise ValueError("give exactly one of capacity_accelerators or capacity_mw")
         if (self.payment_usd_per_year is None) == (self.total_usd is None):
             raise ValueError("give exactly one of payment_usd_per_year or total_usd")
+        if self.take_or_pay and self.min_take_share is not None:
+            raise ValueError("min_take_share applies only with take_or_pay: false; remove it or set take_or_pay: false")
         return self
 
 
@@ -300,6 +313,13 @@ class TrainingRun(Strict):
     colocated: bool | None = Field(
         None, description="must run in one place; default: yes when min_colocated_accelerators > 0"
     )
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions that may run it ('us' admits 'us' and 'us-east'); empty: anywhere",
+    )
+    miss_penalty_usd: Positive | None = Field(
+        default=None, description="cost of not completing the run in its window; default: its compute at the unmet price"
+    )
 
     _norm = field_validator("start", "end", mode="before")(_normal_quarter)
 
@@ -318,7 +338,10 @@ class InferenceLoad(Strict):
     """Inference FLOP/s over time: explicit points, or a start value with yearly growth."""
 
     id: Id
-    region: str = "us"
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions that may serve it ('us' admits 'us' and 'us-east'); empty: anywhere",
+    )
     exaflops: dict[Quarter, ExaflopsPerS] = Field(default_factory=dict, description="delivered EF/s by quarter")
     start_exaflops: ExaflopsPerS | None = None
     growth_per_year: Annotated[float, Field(ge=-0.9, le=20)] = 0.0
@@ -355,9 +378,20 @@ class Finance(Strict):
 
 
 class Policy(Strict):
-    max_provider_share: Annotated[float, Field(gt=0, le=1)] = 1.0
-    n_minus_1_alpha: Fraction = 0.0
-    unmet_penalty_usd_per_exaflop_day: Annotated[float, Field(gt=0, le=1e12)] | None = None
+    max_provider_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=1.0, description="no provider carries more than this share of the compute served in a period"
+    )
+    n_minus_1_alpha: Fraction = Field(
+        default=0.0, description="without any one provider, the rest can still serve this share of each demand's need"
+    )
+    unmet_penalty_usd_per_exaflop_day: Annotated[float, Field(gt=0, le=1e12)] | None = Field(
+        default=None, description="cost of inference compute not served, per effective EF/s-day; "
+                          "default: twice the catalog's dearest cloud price"
+    )
+    statuses_in_force: list[ContractStatus] = Field(
+        default_factory=lambda: [ContractStatus.confirmed, ContractStatus.reported],
+        description="contracts and chip deals with these statuses are planned with; others are left out",
+    )
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.005
     time_limit_s: Annotated[float, Field(gt=0, le=86_400)] = 120
 
