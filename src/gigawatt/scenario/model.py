@@ -151,8 +151,14 @@ class AcceleratorOverride(Strict):
     id: Id
     bf16_dense_tflops: Annotated[float, Field(gt=0, le=1e7)] | None = None
     it_kw: Annotated[float, Field(gt=0, le=1e4)] | None = None
-    unit_price_usd: UnitPrice | None = None
-    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = None
+    unit_price_usd: UnitPrice | None = Field(None, description=(
+        "installed USD per accelerator (its share of server or rack, scale-out network and storage; "
+        "facility is charged per MW) at the model's catalog price date (its launch, "
+        "`gigawatt catalog`); for a model the catalog lacks, at the horizon's start. It holds "
+        "before that quarter and falls by price_decline_per_year after it"))
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = Field(None, description=(
+        "share of the installed price lost per year after the model's price date "
+        "(default: the catalog's per-model figure, 0 = prices hold while the model sells)"))
     life_years: Years | None = None
 
 
@@ -283,7 +289,9 @@ class ChipDeal(Strict):
     mw_per_quarter: MW | None = None
     start: Quarter
     end: Quarter
-    unit_price_usd: Annotated[float, Field(ge=0, le=1e7)] | None = None
+    unit_price_usd: Annotated[float, Field(ge=0, le=1e7)] | None = Field(None, description=(
+        "negotiated installed USD per accelerator for every unit bought from start to end (flat, "
+        "no decline); where deals for one accelerator overlap, the lowest price applies"))
     equity: Equity = Field(default_factory=Equity)
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
