@@ -25,22 +25,31 @@ def short_money(x: object) -> str:
 
 def shortfall_sentence(plan: Plan) -> str | None:
     """One sentence: which demands fall short, by how much, and the first reason the planner gives."""
+    parts: list[tuple[str, str]] = []            # (demand id, how it falls short)
+    training = plan.tables.get("training")
+    if training is not None and not training.empty and "completes" in training.columns:
+        for r in training[~training["completes"].astype(bool)].itertuples():
+            done = r.delivered_exaflop / r.required_exaflop if r.required_exaflop else 0.0
+            parts.append((str(r.run), f"training, {done:.0%} done by {r.end}"))
     unmet = plan.tables.get("unmet")
-    if unmet is None or unmet.empty or "demand" not in unmet.columns:
+    if unmet is not None and not unmet.empty and {"demand", "share_short"} <= set(unmet.columns):
+        worst = unmet.loc[unmet.groupby("demand")["share_short"].idxmax()].sort_values(
+            "share_short", ascending=False)
+        parts += [(str(r.demand), f"up to {r.share_short:.0%} short, in {r.period}") for r in worst.itertuples()]
+    if not parts:
         security = [e for e in plan.explanations if "N-1 cover short" in e or "share above cap" in e]
         if plan.status == "shortfall" and security:
             providers = sorted({m.group(1) for e in security if (m := re.search(r"for (\S+) by", e))})
             return (f"Demand is met, but the risk limits are not: N-1 cover or the provider-share cap "
                     f"falls short for {', '.join(providers)} (details below).")
         return None
-    worst = unmet.loc[unmet.groupby("demand")["share_short"].idxmax()].sort_values(
-        "share_short", ascending=False)
-    parts = [f"{r.demand} (up to {r.share_short:.0%} short, in {r.period})" for r in worst.itertuples()]
-    first = str(worst.iloc[0]["demand"])
-    reason = next((e for e in plan.explanations if e.startswith(f"demand {first} ")), "")
-    why = reason.split("): ", 1)[1].split(";")[0] if "): " in reason else ""
+    first = parts[0][0]
+    reason = next((e for e in plan.explanations
+                   if e.startswith((f"demand {first} ", f"training run {first} "))), "")
+    why = reason.split(": ", 1)[1].split(";")[0] if ": " in reason else ""
     n = len(parts)
-    sentence = (f"Shortfall: {n} demand{'s' if n > 1 else ''} not fully met: {', '.join(parts[:3])}"
+    listed = ", ".join(f"{d} ({how})" for d, how in parts[:3])
+    sentence = (f"Shortfall: {n} demand{'s' if n > 1 else ''} not fully met: {listed}"
                 + (f" and {n - 3} more" if n > 3 else ""))
     return sentence + (f"; main limit for {first}: {why}." if why else ".")
 
