@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
@@ -11,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gigawatt.catalog import load_catalog
-from gigawatt.cli.output import console, money, print_json, table
+from gigawatt.cli.output import clip, console, money, money_range, number, print_json, table
 
 EXIT_SHORTFALL = 3      # `plan --fail-on-shortfall` when demand is not met
 
@@ -74,7 +75,7 @@ def catalog(
         console.print(table("Accelerators (dense BF16)", ["id", "vendor", "TFLOP/s", "HBM GB", "IT kW", "installed $ (from)", "conf", "source"], [
             [a.id, a.vendor, a.bf16_dense_tflops, a.hbm_gb, a.it_kw.value if a.it_kw else "rent-only",
              f"{money(a.unit_price_usd.value)} ({a.unit_price_usd.price_from})" if a.unit_price_usd else "rent-only",
-             a.confidence, a.source[:70]]
+             a.confidence, clip(a.source, 70)]
             for a in cat.accelerators.values()]))
     elif section is CatalogSection.prices:
         rows = [p.model_dump() for p in cat.cloud_prices.values()]
@@ -89,16 +90,16 @@ def catalog(
         if as_json:
             return print_json({"economics": rows, "planning_defaults": defaults})
         console.print(table("Data-center economics", ["id", "value", "unit", "conf", "source"], [
-            [r["id"], r.get("value", f"{r.get('value_low')}-{r.get('value_high')}" if "value_low" in r else r.get("values")),
-             r.get("unit"), r.get("confidence"), str(r.get("source"))[:70]] for r in rows]))
+            [r["id"], _economics_value(r), r.get("unit"), r.get("confidence"), clip(r.get("source"), 70)]
+            for r in rows]))
         console.print(table("Planning defaults (derived)", ["name", "value", "conf", "source"], [
-            [k, v.value, v.confidence, v.source[:90]] for k, v in cat.defaults.items()]))
+            [k, v.value, v.confidence, clip(v.source, 90)] for k, v in cat.defaults.items()]))
     else:
         rows = [d.model_dump() for d in cat.deals.values()]
         if as_json:
             return print_json(rows)
         console.print(table("Compute deals", ["id", "counterparty", "announced", "amount", "GW", "status"], [
-            [d.id, d.counterparty[:40], d.announced, money(d.amount_usd), d.capacity_gw, d.status[:40]]
+            [d.id, clip(d.counterparty, 40), d.announced, money(d.amount_usd), d.capacity_gw, clip(d.status, 40)]
             for d in cat.deals.values()]))
 
 
@@ -124,13 +125,38 @@ def quote(
     if as_json:
         return print_json(q.as_json())
     console.print(table(f"Quote: {gw:g} GW of {accelerator}", ["item", "value", "unit", "formula", "inputs"], [
-        [ln.name, f"{ln.value:,.2f}" if ln.unit not in ("USD", "USD/yr", "USD/GW") else money(ln.value),
-         ln.unit, ln.formula, ", ".join(ln.inputs)] for ln in q.lines]))
+        [ln.name, _quote_value(ln.value, ln.unit), ln.unit, ln.formula, ", ".join(ln.inputs)] for ln in q.lines]))
     console.print(table("Inputs and their sources", ["input", "value", "conf", "source"], [
-        [k, f"{s.value:,.4g}", s.confidence, s.source] for k, s in q.inputs.items()]))
+        [k, number(s.value, 4), s.confidence, clip(s.source, 160)] for k, s in q.inputs.items()]))
     console.print(table("Published cost per GW vs this quote", ["estimate", "range", "quote / estimate", "source"], [
-        [b.id, f"{money(b.low_usd_per_gw)}-{money(b.high_usd_per_gw)}", f"{b.ratio_to_quote:.2f}", b.source[:70]]
+        [b.id, money_range(b.low_usd_per_gw, b.high_usd_per_gw), f"{b.ratio_to_quote:.2f}", clip(b.source, 70)]
         for b in q.benchmarks]))
+
+
+def _quote_value(value: float, unit: str) -> str:
+    if unit.startswith("USD"):
+        return money(value)
+    if unit == "accelerators":
+        return f"{math.floor(value + 1e-9):,}"        # whole accelerators: a campus holds no fractions
+    return number(value, 4)
+
+
+def _economics_value(row: Mapping[str, object]) -> str:
+    is_money = str(row.get("unit") or "").startswith("USD")
+
+    def shown(value: object) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return money(value) if is_money else number(value)
+        return "-" if value is None else str(value)
+
+    if row.get("value") is not None:
+        return shown(row["value"])
+    low, high = row.get("value_low"), row.get("value_high")
+    if low is None and high is None:
+        return shown(row.get("values"))
+    if low is None or high is None or low == high:
+        return shown(low if high is None else high)
+    return f"{shown(low)}-{shown(high)}"
 
 
 @app.command()
