@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,6 +14,10 @@ from rich.table import Table
 
 from gigawatt.catalog import load_catalog
 from gigawatt.cli.output import clip, console, money, money_range, number, print_json, table
+
+if TYPE_CHECKING:
+    from gigawatt.plan.result import Plan
+    from gigawatt.scenario import Scenario
 
 EXIT_SHORTFALL = 3      # `plan --fail-on-shortfall` when demand is not met
 
@@ -392,7 +397,7 @@ def _quarter_option(text: str) -> str:
         raise GigawattError(f"--period: {exc}") from None
 
 
-def _plan_for(plan_dir: Path, s: object) -> object:
+def _plan_for(plan_dir: Path, s: Scenario) -> Plan:
     """The plan in `plan_dir`, refused if it was made from another scenario."""
     from gigawatt.errors import GigawattError
     from gigawatt.plan.result import Plan
@@ -400,7 +405,7 @@ def _plan_for(plan_dir: Path, s: object) -> object:
 
     loaded = Plan.load(plan_dir)
     made_from = loaded.metadata.get("scenario_hash")
-    this = scenario_hash(s)  # type: ignore[arg-type]
+    this = scenario_hash(s)
     if made_from != this:
         raise GigawattError(
             f"--plan {plan_dir}: made from another scenario ('{loaded.metadata.get('scenario')}', "
