@@ -244,6 +244,8 @@ def test_corpus(work: Path) -> None:
         (["plan", f"{d}/tiny.yaml", "--report", d], "is a directory", False),
         (["simulate", f"{d}/tiny.yaml", "--until", "soon"], "--until 'soon' is not a duration", False),
         (["simulate", f"{d}/tiny.yaml", "--period", "2026Q9"], "--period", False),
+        (["simulate", f"{d}/tiny.yaml", "--period", "1999Q1"], "outside the scenario's horizon", False),
+        (["plan", f"{d}/tiny.yaml", "--out", "/proc/no-plan-here"], "cannot create a plan directory", False),
         (["simulate", f"{d}/tiny.yaml", "--policy", "nope"], "unknown policy 'nope'", False),
         (["simulate", f"{d}/tiny.yaml", "--until", "1d"], None, False),
     ]

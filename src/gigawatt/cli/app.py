@@ -205,13 +205,13 @@ def plan(
     from gigawatt.cli.plan_view import print_plan
     from gigawatt.cli.progress import SolveProgress
     from gigawatt.plan import plan as make_plan
-    from gigawatt.plan.store import check_target
+    from gigawatt.plan.store import probe_target
     from gigawatt.report.plan_report import write_plan_report
     from gigawatt.scenario import load_scenario
 
     scenario = load_scenario(file)
     if out is not None:        # refuse a bad destination now, not after minutes of solving
-        check_target(out)
+        probe_target(out)
     if report is not None:
         check_output_file(report, "--report")
     with tempfile.TemporaryDirectory() as tmp:
@@ -311,6 +311,9 @@ def simulate(
         raise GigawattError("--nodes and --plan both choose the fleet; give one of them")
     if period is not None:
         period = _quarter_option(period)
+        if period not in s.horizon.periods:
+            raise GigawattError(f"--period {period} is outside the scenario's horizon "
+                                f"{s.horizon.start}-{s.horizon.end}; pick a quarter inside it")
     if report is not None:
         check_output_file(report, "--report")
     horizon = parse_duration(until) if until else math.inf

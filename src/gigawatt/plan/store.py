@@ -93,6 +93,21 @@ def check_target(directory: str | Path) -> Path:
     return t
 
 
+def probe_target(directory: str | Path) -> Path:
+    """`check_target`, then prove the parent takes a new directory (creating it if needed)."""
+    t = check_target(directory)
+    sib = Siblings.of(directory)
+    try:
+        t.parent.mkdir(parents=True, exist_ok=True)
+        probe = sib.saving.with_name(sib.saving.name + f".probe-{os.getpid()}")
+        probe.mkdir()
+        probe.rmdir()
+    except OSError as exc:
+        raise PlanError(f"{directory}: cannot create a plan directory there "
+                        f"({(exc.strerror or str(exc)).lower()}); choose another --out") from None
+    return t
+
+
 def _encode(df: pd.DataFrame, fmt: str) -> bytes:
     buf = io.BytesIO()
     if fmt == "parquet":
