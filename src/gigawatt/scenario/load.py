@@ -15,6 +15,8 @@ from pydantic import BaseModel, ValidationError
 from gigawatt.catalog import load_catalog
 from gigawatt.errors import ScenarioError
 from gigawatt.scenario.model import Scenario
+from gigawatt.scenario.uncertainty import reference_problems as uncertainty_reference_problems
+from gigawatt.scenario.uncertainty import scenario_ids as uncertainty_ids
 
 
 def load_scenario(path: str | Path) -> Scenario:
@@ -228,4 +230,6 @@ def check_references(s: Scenario) -> tuple[tuple[Any, ...], str] | None:
         ]
         if load.start_exaflops is not None and load.start is None:
             checks.append((("demand", "inference", i, "start"), "start_exaflops needs start (the quarter it applies to)"))
+    if s.uncertainty is not None:
+        checks += uncertainty_reference_problems(s.uncertainty, uncertainty_ids(s), s.horizon.start)
     return next((c for c in checks if c is not None), None)

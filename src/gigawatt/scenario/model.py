@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from gigawatt.periods import parse_quarter, quarter_label, quarter_range
+from gigawatt.scenario.uncertainty import Uncertainty
 
 Quarter = Annotated[str, Field(description="quarter label like 2027Q3 (2027-08 and 2027 work too)")]
 NonNeg = Annotated[float, Field(ge=0)]
@@ -323,3 +324,4 @@ class Scenario(Strict):
     finance: Finance = Field(default_factory=Finance)
     policy: Policy = Field(default_factory=Policy)
     operations: Operations = Field(default_factory=Operations)
+    uncertainty: Uncertainty | None = Field(None, exclude=True)  # not in the plan's scenario hash
