@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from pathlib import Path
 
@@ -59,23 +60,23 @@ def stress(
     bar = Progress(TextColumn("stress"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"),
                    TimeRemainingColumn(), TextColumn("{task.fields[live]}"), console=err,
                    disable=not (err.is_terminal or not as_json))
-    with bar:
-        task = bar.add_task("stress", total=samples, rate="", live="")
-        started = [0.0]
+    task = bar.add_task("stress", total=samples, rate="", live="")
+    clock = {"start": time.perf_counter(), "shown": 0.0}
 
-        def progress(done: int, total: int, live: dict[str, float]) -> None:
-            import time
+    def progress(done: int, total: int, live: dict[str, float]) -> None:
+        if not clock["shown"]:      # the bar appears with the first finished batch, never before an error
+            bar.start()
+            clock["shown"] = 1.0
+        rate = done / max(time.perf_counter() - clock["start"], 1e-9)
+        text = f"cost P50 {money(live['p50'])} P90 {money(live['p90'])}" if live else ""
+        bar.update(task, completed=done, rate=f"{rate:,.1f} samples/s", live=text)
 
-            now = time.perf_counter()
-            if not started[0]:
-                started[0] = now
-            rate = done / max(now - started[0], 1e-9)
-            text = f"cost P50 {money(live['p50'])} P90 {money(live['p90'])}" if live else ""
-            bar.update(task, completed=done, rate=f"{rate:,.1f} samples/s", live=text)
-
+    try:
         result = run_stress(scenario, plan, samples=samples, seed=seed, executor=executor.value, workers=workers,
                             out=out, resume=resume, decision_horizon=decision_horizon, progress=progress,
                             plan_dir=str(plan_dir))
+    finally:
+        bar.stop()
     if out is not None:
         result.table.to_parquet(out / "samples.parquet", index=False)
     html = write_stress_report(result, report) if report else None

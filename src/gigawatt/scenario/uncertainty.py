@@ -149,9 +149,10 @@ class FromCatalog(_Strict):
             raise ValueError(f"unknown catalog distribution '{value}'; known: {', '.join(known)}")
         return value
 
-    def resolved(self) -> Distribution:
-        raw = load_uncertainty_catalog()[self.id].distribution
-        return _DIST_BY_KIND[raw["kind"]].model_validate(raw)  # type: ignore[index]
+    def resolved(self) -> Any:
+        """The catalog entry's distribution (any of the kinds above)."""
+        raw = load_uncertainty_catalog()[self.id].distribution or {}
+        return _DIST_BY_KIND[raw["kind"]].model_validate(raw)
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self.resolved().ppf(u)

@@ -31,6 +31,7 @@ from gigawatt.plan.expressions import contract_capacity_ef, contract_cost, requi
 from gigawatt.plan.extract import shortfall_mw
 from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.result import Plan
+from gigawatt.plan.solve import _quiet_stdout as quiet_stdout
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
 from gigawatt.stress.first_stage import FirstStage, StressError, fix_first_stage
@@ -179,7 +180,7 @@ class _Aligner:
         self.value_dims = [d for d in self.dims if d in example.dims]
         extra = set(example.dims) - set(self.dims)
         if extra:
-            raise StressError(f"internal: formula has dims {sorted(extra)} its constraint does not")
+            raise StressError(f"internal: formula has dims {sorted(map(str, extra))} its constraint does not")
         for d in self.value_dims:
             if not example.indexes[d].equals(target.indexes[d]):
                 raise StressError(f"internal: formula's '{d}' coordinate is not the constraint's")
@@ -221,7 +222,8 @@ class _CostFamily:
 
 
 def _highs(m: Model) -> tuple[highspy.Highs, np.ndarray, np.ndarray]:
-    h = m.to_highspy()
+    with quiet_stdout():     # HiGHS prints a banner on fd 1 when the first instance is made
+        h = m.to_highspy()
     for key, value in (("output_flag", False), ("log_to_console", False), ("threads", 1),
                        ("random_seed", 0), ("mip_rel_gap", 1e-6)):
         h.setOptionValue(key, value)
@@ -326,14 +328,14 @@ class InPlaceEvaluator:
         a = lp.a_matrix_
         start, index, value = np.asarray(a.start_), np.asarray(a.index_), np.asarray(a.value_)
         rowwise = a.format_ == highspy.MatrixFormat.kRowwise
-        for fam in self._coefs:
-            got = np.zeros(len(fam.rows))
-            for i, (r, c) in enumerate(zip(fam.rows, fam.cols, strict=True)):
+        for cfam in self._coefs:
+            got = np.zeros(len(cfam.rows))
+            for i, (r, c) in enumerate(zip(cfam.rows, cfam.cols, strict=True)):
                 major, minor = (r, c) if rowwise else (c, r)
                 seg = slice(start[major], start[major + 1])
                 hit = np.nonzero(index[seg] == minor)[0]
                 got[i] = value[seg][hit[0]] if len(hit) else 0.0
-            if not np.allclose(got, fam.value, rtol=1e-9, atol=1e-9):
+            if not np.allclose(got, cfam.value, rtol=1e-9, atol=1e-9):
                 raise StressError("internal: stress's matrix coefficients no longer match the planner's; "
                                   "update gigawatt/stress/evaluate.py")
         for name, cf in self._costs.items():
@@ -352,7 +354,7 @@ class InPlaceEvaluator:
                 sign = fam.sign[changed]
                 lo = np.where(sign == "<=", -np.inf, rhs[changed])
                 hi = np.where(sign == ">=", np.inf, rhs[changed])
-                h.changeRowsBounds(len(changed), fam.rows[changed].astype(np.int32), lo, hi)
+                h.changeRowsBounds(len(changed), fam.rows[changed].astype(np.int32), lo, hi)  # type: ignore[attr-defined]
                 fam.rhs = rhs
         for cfam in self._coefs:
             value = cfam.align(cfam.fn(p))
@@ -504,4 +506,4 @@ def load_plan_for(scenario: Scenario, plan: Plan, plan_dir: str = "the plan") ->
     saved = plan.metadata.get("scenario_hash")
     if saved is not None and saved != scenario_hash(scenario):
         raise StressError(f"{plan_dir}: this plan was made from another scenario (hash {saved}, this one is "
-                          f"{scenario_hash(scenario)}); run `gigawatt plan {scenario.name}.yaml --out DIR` again")
+                          f"{scenario_hash(scenario)}); plan this scenario again (`gigawatt plan SCENARIO --out DIR`)")

@@ -67,8 +67,7 @@ def first_stage(scenario: Scenario, plan: Plan, decision_horizon: str | None = N
 def _fix(m: Model, name: str, value: xr.DataArray, first: xr.DataArray) -> None:
     var = m.variables[name]
     value = value.reindex_like(var.lower).fillna(0.0)
-    var.lower = xr.where(first, value, var.lower)
-    var.upper = xr.where(first, value, var.upper)
+    var.update(lower=xr.where(first, value, var.lower), upper=xr.where(first, value, var.upper))
 
 
 def fix_first_stage(m: Model, p: PlanInputs, fs: FirstStage) -> None:
@@ -95,4 +94,4 @@ def fix_first_stage(m: Model, p: PlanInputs, fs: FirstStage) -> None:
         for row in chosen.itertuples():
             if row.run in allowed.coords["run"] and row.location in allowed.coords[kind]:
                 allowed.loc[{"run": row.run, kind: row.location}] = 1.0
-        var.upper = allowed
+        var.update(upper=allowed)

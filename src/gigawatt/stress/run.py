@@ -26,7 +26,7 @@ from gigawatt.scenario.sample import SampleSet, draw
 from gigawatt.scenario.uncertainty import Uncertainty, factor_specs
 from gigawatt.stress import risk, sensitivity
 from gigawatt.stress.evaluate import InPlaceEvaluator, Timings, load_plan_for
-from gigawatt.stress.executors import Batch, BatchResult, Job, make_executor
+from gigawatt.stress.executors import Batch, BatchResult, Executor, Job, make_executor
 from gigawatt.stress.first_stage import StressError, first_stage
 
 COLUMNS = ["sample", "metric", "key", "value"]
@@ -136,7 +136,7 @@ def _worst(table: pd.DataFrame, samples: SampleSet, n: int = 10) -> pd.DataFrame
                          for i in order])
 
 
-def stress(scenario: Scenario, plan: Plan, samples: int = 100, seed: int = 0, executor: str = "serial", *,
+def stress(scenario: Scenario, plan: Plan, samples: int = 100, seed: int = 0, executor: str | Executor = "serial", *,
            workers: int | None = None, out: str | Path | None = None, resume: bool = False,
            batch_size: int | None = None, decision_horizon: str | None = None, method: str | None = None,
            with_tornado: bool = True, progress: Progress | None = None, plan_dir: str = "the plan") -> StressResult:
@@ -168,7 +168,8 @@ def stress(scenario: Scenario, plan: Plan, samples: int = 100, seed: int = 0, ex
     costs: list[float] = list(risk.scalar(kept[0], "cost_usd")) if kept else []
     started = time.perf_counter()
     if todo:
-        for result in make_executor(executor, workers).run(Job(scenario, fs), todo):
+        runner = make_executor(executor, workers) if isinstance(executor, str) else executor
+        for result in runner.run(Job(scenario, fs), todo):
             if store:
                 store.write(result)
             kept.append(frame(result.rows))
@@ -193,7 +194,8 @@ def stress(scenario: Scenario, plan: Plan, samples: int = 100, seed: int = 0, ex
         table=table, factors=drawn.frame(), summary=summary, tornado=torn, global_indices=indices,
         worst=_worst(table, drawn), timings={**timings.as_dict(), "wall": wall},
         metadata={"scenario": scenario.name, "scenario_hash": scenario_hash(scenario), "seed": seed,
-                  "method": drawn.method, "executor": executor, "batch_size": size,
+                  "method": drawn.method, "executor": executor if isinstance(executor, str) else
+                  type(executor).__name__, "batch_size": size,
                   "first_stage": fs.describe(), "decision_horizon": fs.decision_horizon,
                   "factors": drawn.factors, "resumed_batches": len(done)},
     )

@@ -27,7 +27,7 @@ def tornado(specs: list[FactorSpec], cost_of: Evaluate, low_q: float = 0.1, high
     centre = {s.name: float(v) for s, v in zip(specs, at, strict=True)}
     base = cost_of(centre)
     rows = []
-    for j, spec in enumerate(specs):
+    for spec in specs:
         lo_v, hi_v = (float(values_at([spec], np.array([[q]]))[0, 0]) for q in (low_q, high_q))
         if lo_v == hi_v:
             lo_c = hi_c = base
@@ -36,7 +36,6 @@ def tornado(specs: list[FactorSpec], cost_of: Evaluate, low_q: float = 0.1, high
             hi_c = cost_of({**centre, spec.name: hi_v})
         rows.append({"factor": spec.name, "describe": spec.describe, "low_value": lo_v, "high_value": hi_v,
                      "low": lo_c, "high": hi_c, "base": base, "swing": abs(hi_c - lo_c)})
-    del j
     df = pd.DataFrame(rows, columns=["factor", "describe", "low_value", "high_value", "low", "high", "base", "swing"])
     return df.sort_values("swing", ascending=False).reset_index(drop=True)
 
