@@ -123,3 +123,35 @@ def test_samples_reproducible_and_mc_streams_independent_of_n() -> None:
     for j in free:
         counts = np.bincount((lhs1.u[:, j] * 10).astype(int), minlength=10)
         assert (counts == 5).all()
+
+
+def test_sampled_inputs_equal_build_inputs_for_many_futures() -> None:
+    from gigawatt.stress.inputs import SampledInputs
+
+    s = stress_scenario()
+    fast = SampledInputs(s)
+    drawn = draw(s.uncertainty, s.horizon.start, 40, seed=3, method="mc")
+    for i in range(40):
+        fast.check(drawn.sample(i), rtol=1e-12)
+    fast.check({"provider.oracle.default": 2026 * 4 + 5.0, "contract.oracle-deal.delay": 3.0,
+                "chip_deal.gb200-alloc.shortfall": 1.0, "site.texas.energisation_delay": 9.0}, rtol=1e-12)
+
+
+def test_verification_catches_a_wrong_formula(setup: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gigawatt.stress import evaluate
+
+    s, fs, _ = setup
+    monkeypatch.setitem(evaluate.RHS, "grid_power", lambda p: p.site_energised_mw * 0 + 100.0)
+    with pytest.raises(evaluate.StressError, match="grid_power"):
+        InPlaceEvaluator(s, fs)
+
+
+def test_verification_catches_a_formula_blind_to_samples(setup: tuple, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gigawatt.stress import evaluate
+
+    s, fs, _ = setup
+    frozen = build_inputs(s).demand_ef
+    monkeypatch.setitem(evaluate.RHS, "demand_balance", lambda p: frozen)   # right at base, wrong elsewhere
+    ev = InPlaceEvaluator(s, fs)
+    with pytest.raises(evaluate.StressError, match="rebuilt model"):
+        ev.evaluate(0, {"demand.all": 1.2})

@@ -56,6 +56,20 @@ def _contract(c: Contract, default_q: float, delay: float, share: float) -> Cont
     return c.model_copy(update=update)
 
 
+def demand_multiplier(values: dict[str, float], demand_id: str) -> float:
+    """`demand.all` times `demand.<id>`, never below MIN_DEMAND_MULTIPLIER."""
+    return max(MIN_DEMAND_MULTIPLIER, values.get("demand.all", 1.0) * values.get(f"demand.{demand_id}", 1.0))
+
+
+def contract_terms(values: dict[str, float], c: Contract) -> tuple[float, int, float]:
+    """(default quarter or inf, whole quarters of delay, delivered share) of a contract in a sample."""
+    default_q = min(values.get(f"provider.{c.counterparty}.default", math.inf),
+                    values.get(f"contract.{c.id}.default", math.inf))
+    delay = _quarters(values.get(f"contract.{c.id}.delay", 0.0))
+    share = min(1.0, max(0.0, values.get(f"contract.{c.id}.delivered_share", 1.0)))
+    return default_q, delay, share
+
+
 def apply_sample(s: Scenario, values: dict[str, float]) -> Scenario:
     """The scenario as it plays out in one sampled future (pure; `s` is not changed)."""
     if not values:
@@ -63,10 +77,9 @@ def apply_sample(s: Scenario, values: dict[str, float]) -> Scenario:
     v = values.get
     update: dict[str, Any] = {}
 
-    demand_all = v("demand.all", 1.0)
-    if demand_all != 1.0 or any(k.startswith("demand.") for k in values):
+    if any(k.startswith("demand.") for k in values):
         def mult(did: str) -> float:
-            return max(MIN_DEMAND_MULTIPLIER, demand_all * v(f"demand.{did}", 1.0))
+            return demand_multiplier(values, did)
         training = [r.model_copy(update={
             "total_exaflop": None if r.total_exaflop is None else r.total_exaflop * mult(r.id),
             "accelerator_hours": None if r.accelerator_hours is None else r.accelerator_hours * mult(r.id),
@@ -79,10 +92,8 @@ def apply_sample(s: Scenario, values: dict[str, float]) -> Scenario:
 
     contracts = []
     for c in s.contracts:
-        default_q = min(v(f"provider.{c.counterparty}.default", math.inf), v(f"contract.{c.id}.default", math.inf))
-        delay = v(f"contract.{c.id}.delay", 0.0)
-        share = min(1.0, max(0.0, v(f"contract.{c.id}.delivered_share", 1.0)))
-        changed = math.isfinite(default_q) or _quarters(delay) > 0 or share != 1.0
+        default_q, delay, share = contract_terms(values, c)
+        changed = math.isfinite(default_q) or delay > 0 or share != 1.0
         contracts.append(_contract(c, default_q, delay, share) if changed else c)
     update["contracts"] = contracts
 

@@ -14,6 +14,8 @@ so a planner change it does not know about stops the run instead of skewing it.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ import numpy as np
 import xarray as xr
 from linopy import Model
 
-from gigawatt.periods import HOURS_PER_QUARTER
+from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
 from gigawatt.plan.build import build_model
 from gigawatt.plan.constraints import host_serve_bounds
 from gigawatt.plan.expressions import contract_capacity_ef, contract_cost, required_peak_ef
@@ -34,7 +36,9 @@ from gigawatt.plan.result import Plan
 from gigawatt.plan.solve import _quiet_stdout as quiet_stdout
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
+from gigawatt.scenario.uncertainty import factor_specs
 from gigawatt.stress.first_stage import FirstStage, StressError, fix_first_stage
+from gigawatt.stress.inputs import SampledInputs
 
 PENALTY_FAMILIES = ("unmet", "budget_over", "security_short", "concentration_over")
 LIMIT_FAMILIES = ("grid_power", "facility_power", "chip_supply", "cloud_availability", "contract_capacity",
@@ -96,12 +100,36 @@ def _online(p: PlanInputs) -> xr.DataArray:
 _BOUNDS: dict[int, tuple[PlanInputs, dict[str, xr.DataArray]]] = {}
 
 
+_CAPS: dict[bytes, dict[str, xr.DataArray]] = {}
+
+
 def _host_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
-    """host_serve_bounds once per sampled inputs (three families read it)."""
+    """host_serve_bounds once per sampled inputs (three families read it).
+
+    It is min(the run's demand, what a location can deliver to it). The second part does
+    not depend on demand, so it comes from the planner's own function with demand set to
+    infinity: for sites and offers it takes few distinct values across samples (cached);
+    for contracts it is proportional to the contract's units (computed at one unit, scaled).
+    """
     hit = _BOUNDS.get(id(p))
     if hit is None or hit[0] is not p:
+        key = b"".join(np.ascontiguousarray(a.values).tobytes() for a in (
+            p.site_energised_mw, p.offer_cap, p.site_pue, p.acc_kw_all_in_per_pue, p.demand_mfu))
+        caps = _CAPS.get(key)
+        if caps is None:
+            if len(_CAPS) > 256:
+                _CAPS.clear()
+            unbounded = dataclasses.replace(p, demand_ef=xr.full_like(p.demand_ef, np.inf),
+                                            contract_units=xr.ones_like(p.contract_units))
+            caps = _CAPS[key] = host_serve_bounds(unbounded)
+        demand = p.demand_ef.sel(demand=p.run.rename("demand")).rename(demand="run")
+        bounds = {}
+        for kind, cap in caps.items():
+            if kind == "contract":
+                cap = cap * p.contract_units
+            bounds[kind] = xr.where(demand < cap, demand, cap)
         _BOUNDS.clear()
-        hit = _BOUNDS[id(p)] = (p, host_serve_bounds(p))
+        hit = _BOUNDS[id(p)] = (p, bounds)
     return hit[1]
 
 
@@ -253,9 +281,16 @@ class InPlaceEvaluator:
         self._coefs = self._coef_families()
         self._costs = self._cost_families()
         self._self_check(lp)
+        # Solve the LP relaxation first (warm, fast); branch only when a placement comes out
+        # fractional. An integral relaxed optimum is the MIP's optimum, so nothing is lost.
+        integrality = np.asarray(lp.integrality_, dtype=np.uint8) if len(lp.integrality_) else np.zeros(0)
+        self.int_cols = np.nonzero(integrality)[0].astype(np.int32)
+        self._relax(True)
         self.h.run()
         self._basis = self.h.getBasis()
-        self._is_mip = bool(m.variables.binaries.nvars)
+        self.mip_solves = 0
+        self.inputs = SampledInputs(scenario, self.base)
+        self._checked = False
         self._cols: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         penalty = [self.var_labels[n].values.ravel() for n in PENALTY_FAMILIES if n in self.var_labels]
         flat = np.concatenate(penalty) if penalty else np.zeros(0, dtype=np.int64)
@@ -369,20 +404,52 @@ class InPlaceEvaluator:
                 self.cost[cf.cols[changed]] = value[changed]
                 cf.value = value
 
+    def verify(self) -> None:
+        """Once per worker: one demanding future solved in place and rebuilt from scratch must agree.
+
+        The future has every factor at its 90th percentile and every default in mid-horizon,
+        so each update path runs. It guards against planner changes the formulas here miss.
+        """
+        values = verification_sample(self.scenario)
+        if not values:
+            return
+        self.inputs.check(values)
+        got = next((r[3] for r in self.evaluate(-1, values) if r[1] == "npv_usd"), None)
+        want = RebuildEvaluator(self.scenario, self.fs).objective(values)
+        if got is None or not math.isclose(got, want, rel_tol=1e-6, abs_tol=1.0):
+            raise StressError(f"internal: in-place re-solve gives {got} where a rebuilt model gives {want}; "
+                              "gigawatt/stress/evaluate.py needs the planner's change")
+
+    def _relax(self, relaxed: bool) -> None:
+        n = len(self.int_cols)
+        if n:
+            kind = np.zeros(n, dtype=np.uint8) if relaxed else np.ones(n, dtype=np.uint8)
+            self.h.changeColsIntegrality(n, self.int_cols, kind)  # type: ignore[call-arg, arg-type]
+
     def solve(self) -> tuple[np.ndarray, np.ndarray, float, str]:
         h = self.h
-        if not self._is_mip:
-            h.setBasis(self._basis)   # same start for every sample: results independent of order
+        h.setBasis(self._basis)   # same start for every sample: results independent of order
         h.run()
-        status = h.modelStatusToString(h.getModelStatus())
         sol = h.getSolution()
+        if len(self.int_cols) and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            placed = np.asarray(sol.col_value)[self.int_cols]
+            if np.abs(placed - np.round(placed)).max() > 1e-9:
+                self._relax(False)
+                h.run()
+                self._relax(True)
+                self.mip_solves += 1
+                sol = h.getSolution()
+        status = h.modelStatusToString(h.getModelStatus())
         return (np.asarray(sol.col_value), np.asarray(sol.row_value), float(h.getInfo().objective_function_value),
                 status)
 
     def evaluate(self, index: int, values: dict[str, float], timings: Timings | None = None) -> list[Row]:
         t = timings or Timings()
         t0 = time.perf_counter()
-        p = build_inputs(apply_sample(self.scenario, values))
+        if not self._checked:
+            self._checked = True
+            self.verify()
+        p = self.inputs(values)
         self.update(p)
         t1 = time.perf_counter()
         x, activity, objective, status = self.solve()
@@ -403,6 +470,14 @@ class InPlaceEvaluator:
             labels = self.var_labels[name].transpose(*dims).values
             cols = self._cols[key] = np.where(labels >= 0, self.col_of[np.maximum(labels, 0)], -1)
         return np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0)
+
+
+def verification_sample(scenario: Scenario) -> dict[str, float]:
+    if scenario.uncertainty is None:
+        return {}
+    specs = factor_specs(scenario.uncertainty, scenario.horizon.start)
+    middle = float(parse_quarter(scenario.horizon.start) + len(scenario.horizon.periods) // 2)
+    return {f.name: middle if f.name.endswith(".default") else float(f.ppf(np.array([0.9]))[0]) for f in specs}
 
 
 # --- per sample results, as tidy rows ---
