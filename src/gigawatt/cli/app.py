@@ -53,9 +53,10 @@ def catalog(
         rows = [a.model_dump() for a in cat.accelerators.values()]
         if as_json:
             return print_json(rows)
-        console.print(table("Accelerators (dense BF16)", ["id", "vendor", "TFLOP/s", "HBM GB", "IT kW", "unit $", "conf", "source"], [
+        console.print(table("Accelerators (dense BF16)", ["id", "vendor", "TFLOP/s", "HBM GB", "IT kW", "installed $ (from)", "conf", "source"], [
             [a.id, a.vendor, a.bf16_dense_tflops, a.hbm_gb, a.it_kw.value if a.it_kw else "rent-only",
-             money(a.unit_price_usd.value) if a.unit_price_usd else "rent-only", a.confidence, a.source[:70]]
+             f"{money(a.unit_price_usd.value)} ({a.unit_price_usd.price_from})" if a.unit_price_usd else "rent-only",
+             a.confidence, a.source[:70]]
             for a in cat.accelerators.values()]))
     elif section is CatalogSection.prices:
         rows = [p.model_dump() for p in cat.cloud_prices.values()]
@@ -93,6 +94,7 @@ def quote(
     discount_rate: float | None = typer.Option(None, help="yearly discount rate"),
     life: float | None = typer.Option(None, help="IT hardware life, years"),
     load_factor: float = typer.Option(1.0, help="share of the year the campus runs"),
+    bought: str | None = typer.Option(None, help="quarter the accelerators are bought (default: catalog price date)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Price a campus of one accelerator type from sourced inputs."""
@@ -100,7 +102,7 @@ def quote(
 
     q = make_quote(accelerator, gw, pue=pue, electricity_usd_per_mwh=electricity,
                    facility_capex_usd_per_mw=facility_usd_per_mw, discount_rate=discount_rate,
-                   it_life_years=life, load_factor=load_factor)
+                   it_life_years=life, load_factor=load_factor, bought=bought)
     if as_json:
         return print_json(q.as_json())
     console.print(table(f"Quote: {gw:g} GW of {accelerator}", ["item", "value", "unit", "formula", "inputs"], [

@@ -6,10 +6,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from gigawatt.catalog import Sourced, load_catalog
+from gigawatt.catalog import Accelerator, Sourced, load_catalog
 from gigawatt.economics.finance import capital_recovery_factor, usd_per_exaflop_day
+from gigawatt.economics.hardware_prices import catalog_curve, installed_usd
 from gigawatt.errors import CatalogError
-from gigawatt.periods import HOURS_PER_YEAR
+from gigawatt.periods import HOURS_PER_YEAR, parse_quarter, quarter_label
 
 
 class QuoteLine(BaseModel):
@@ -54,10 +55,29 @@ def _given(value: float | None, default: Sourced, label: str) -> Sourced:
     return Sourced(value=value, source=f"given on the command line ({label})", confidence="user")
 
 
+def _installed_price(acc: Accelerator, bought: str | None) -> Sourced:
+    """The catalog's installed price of `acc` for a unit bought in quarter `bought`."""
+    price, curve = acc.unit_price_usd, catalog_curve(acc)
+    if price is None or curve is None:
+        raise CatalogError(f"'{acc.id}' has no installed price in the catalog")
+    try:
+        q = parse_quarter(bought) if bought is not None else curve.price_from
+    except ValueError as e:
+        raise CatalogError(f"--bought: {e}") from None
+    return Sourced(
+        value=installed_usd(curve, q), confidence=price.confidence,
+        source=(f"installed USD per accelerator bought in {quarter_label(q)} ({price.value:,.0f} from "
+                f"{price.price_from}, {curve.decline_per_year:.0%}/yr less after it; "
+                f"economics.hardware_prices); includes {price.includes}; {price.source} [{price.url or 'no url'}, "
+                f"{price.as_of}]"),
+    )
+
+
 def quote(
     accelerator: str,
     gw: float = 1.0,
     *,
+    bought: str | None = None,
     pue: float | None = None,
     electricity_usd_per_mwh: float | None = None,
     facility_capex_usd_per_mw: float | None = None,
@@ -65,7 +85,11 @@ def quote(
     it_life_years: float | None = None,
     load_factor: float = 1.0,
 ) -> Quote:
-    """Capex, energy and unit costs of a `gw` campus (facility power) of `accelerator`."""
+    """Capex, energy and unit costs of a `gw` campus (facility power) of `accelerator`.
+
+    Accelerators are charged at their installed price (economics.hardware_prices) for a unit
+    bought in quarter `bought`; by default at the catalog's price, quoted for its `price_from`.
+    """
     if gw <= 0:
         raise CatalogError("--gw must be positive")
     if not 0 < load_factor <= 1:
@@ -80,7 +104,7 @@ def quote(
     d = cat.defaults
     inputs = {
         "it_kw_per_accelerator": acc.it_kw,
-        "unit_price_usd": acc.unit_price_usd,
+        "unit_price_usd": _installed_price(acc, bought),
         "bf16_dense_tflops": Sourced(value=acc.bf16_dense_tflops, source=acc.source, confidence=acc.confidence),
         "fabric_overhead": d["fabric_overhead"],
         "pue": _given(pue, d["pue"], "--pue"),

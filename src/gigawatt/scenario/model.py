@@ -47,7 +47,9 @@ class Horizon(Strict):
 
 class Money(Strict):
     discount_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
-    base_year: int | None = None
+    base_year: Annotated[int, Field(ge=1900, le=2200)] | None = Field(
+        default=None, description="NPVs are present values at the start of this year; default: the horizon's first year"
+    )
 
 
 class ProviderKind(StrEnum):
@@ -70,8 +72,14 @@ class AcceleratorOverride(Strict):
     id: str
     bf16_dense_tflops: Positive | None = None
     it_kw: Positive | None = None
-    unit_price_usd: Positive | None = None
-    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = None
+    unit_price_usd: Positive | None = Field(None, description=(
+        "installed USD per accelerator (its share of server or rack, scale-out network and storage; "
+        "facility is charged per MW) at the model's catalog price date (its launch, "
+        "`gigawatt catalog`); for a model the catalog lacks, at the horizon's start. It holds "
+        "before that quarter and falls by price_decline_per_year after it"))
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = Field(None, description=(
+        "share of the installed price lost per year after the model's price date "
+        "(default: the catalog's per-model figure, 0 = prices hold while the model sells)"))
     life_years: Positive | None = None
 
 
@@ -101,7 +109,9 @@ class Site(Strict):
     energisation: list[PowerStep] = Field(default_factory=list)
     pue: Annotated[float, Field(ge=1, le=3)] | None = None
     electricity_usd_per_mwh: NonNeg | None = None
-    facility_capex_usd_per_mw: NonNeg | None = None
+    facility_capex_usd_per_it_mw: NonNeg | None = Field(
+        default=None, description="facility capex per MW of IT (critical) load, as the catalog and `quote` quote it"
+    )
     construction_lead_time_quarters: Annotated[int, Field(ge=0, le=40)] | None = None
     accelerators: list[str] = Field(default_factory=list, description="accelerators allowed here; empty = any buyable")
 
@@ -122,7 +132,7 @@ class CloudTerm(Strict):
 class CloudOffer(Strict):
     id: str
     provider: str
-    region: str = "us"
+    region: str = Field(default="us", description="where the capacity is; demand limited to other regions cannot use it")
     accelerator: str
     terms: list[CloudTerm] = Field(min_length=1)
     max_accelerators: NonNeg | None = None
@@ -134,6 +144,8 @@ class CloudOffer(Strict):
 
 
 class ContractStatus(StrEnum):
+    """How firm a deal is. Only statuses in `policy.statuses_in_force` are planned with."""
+
     confirmed = "confirmed"
     reported = "reported"
     loi = "loi"
@@ -153,7 +165,12 @@ class Contract(Strict):
     term_quarters: Annotated[int, Field(ge=1, le=80)]
     payment_usd_per_year: NonNeg | None = None
     total_usd: NonNeg | None = None
-    take_or_pay: bool = True
+    take_or_pay: bool = Field(
+        default=True, description="pay the full schedule whether used or not; false: pay for what is used"
+    )
+    min_take_share: Fraction | None = Field(
+        default=None, description="without take-or-pay: the share of capacity paid for even if unused (default 0)"
+    )
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
 
@@ -172,6 +189,8 @@ class Contract(Strict):
             raise ValueError("give exactly one of capacity_accelerators or capacity_mw")
         if (self.payment_usd_per_year is None) == (self.total_usd is None):
             raise ValueError("give exactly one of payment_usd_per_year or total_usd")
+        if self.take_or_pay and self.min_take_share is not None:
+            raise ValueError("min_take_share applies only with take_or_pay: false; remove it or set take_or_pay: false")
         return self
 
 
@@ -191,7 +210,9 @@ class ChipDeal(Strict):
     mw_per_quarter: NonNeg | None = None
     start: Quarter
     end: Quarter
-    unit_price_usd: NonNeg | None = None
+    unit_price_usd: NonNeg | None = Field(None, description=(
+        "negotiated installed USD per accelerator for every unit bought from start to end (flat, "
+        "no decline); where deals for one accelerator overlap, the lowest price applies"))
     equity: Equity = Field(default_factory=Equity)
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
@@ -220,6 +241,13 @@ class TrainingRun(Strict):
     colocated: bool | None = Field(
         None, description="must run in one place; default: yes when min_colocated_accelerators > 0"
     )
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions that may run it ('us' admits 'us' and 'us-east'); empty: anywhere",
+    )
+    miss_penalty_usd: Positive | None = Field(
+        default=None, description="cost of not completing the run in its window; default: its compute at the unmet price"
+    )
 
     _norm = field_validator("start", "end", mode="before")(_normal_quarter)
 
@@ -238,7 +266,10 @@ class InferenceLoad(Strict):
     """Inference FLOP/s over time: explicit points, or a start value with yearly growth."""
 
     id: str
-    region: str = "us"
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions that may serve it ('us' admits 'us' and 'us-east'); empty: anywhere",
+    )
     exaflops: dict[Quarter, NonNeg] = Field(default_factory=dict, description="delivered EF/s by quarter")
     start_exaflops: NonNeg | None = None
     growth_per_year: Annotated[float, Field(ge=-0.9, le=20)] = 0.0
@@ -275,9 +306,20 @@ class Finance(Strict):
 
 
 class Policy(Strict):
-    max_provider_share: Annotated[float, Field(gt=0, le=1)] = 1.0
-    n_minus_1_alpha: Fraction = 0.0
-    unmet_penalty_usd_per_exaflop_day: Positive | None = None
+    max_provider_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=1.0, description="no provider carries more than this share of the compute served in a period"
+    )
+    n_minus_1_alpha: Fraction = Field(
+        default=0.0, description="without any one provider, the rest can still serve this share of each demand's need"
+    )
+    unmet_penalty_usd_per_exaflop_day: Positive | None = Field(
+        default=None, description="cost of inference compute not served, per effective EF/s-day; "
+                          "default: twice the catalog's dearest cloud price"
+    )
+    statuses_in_force: list[ContractStatus] = Field(
+        default_factory=lambda: [ContractStatus.confirmed, ContractStatus.reported],
+        description="contracts and chip deals with these statuses are planned with; others are left out",
+    )
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.005
     time_limit_s: Positive = 120
 
