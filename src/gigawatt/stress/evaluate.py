@@ -14,10 +14,11 @@ so a planner change it does not know about stops the run instead of skewing it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,11 +28,13 @@ import xarray as xr
 from linopy import Model
 
 from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
+from gigawatt.plan import build as plan_build
 from gigawatt.plan.build import build_model
 from gigawatt.plan.constraints import host_serve_bounds
-from gigawatt.plan.expressions import contract_capacity_ef, contract_cost, required_peak_ef
 from gigawatt.plan.extract import shortfall_mw
 from gigawatt.plan.inputs import PlanInputs, build_inputs
+from gigawatt.plan.objective import peak_penalty
+from gigawatt.plan.pools import CoverGroups, cover_groups
 from gigawatt.plan.result import Plan
 from gigawatt.plan.solve import _quiet_stdout as quiet_stdout
 from gigawatt.scenario.apply import apply_sample
@@ -40,7 +43,7 @@ from gigawatt.scenario.uncertainty import factor_specs
 from gigawatt.stress.first_stage import FirstStage, StressError, fix_first_stage
 from gigawatt.stress.inputs import SampledInputs
 
-PENALTY_FAMILIES = ("unmet", "budget_over", "security_short", "concentration_over")
+PENALTY_FAMILIES = ("unmet", "missed", "budget_over", "security_short", "concentration_over")
 LIMIT_FAMILIES = ("grid_power", "facility_power", "chip_supply", "cloud_availability", "contract_capacity",
                   "site_max_power", "budget")
 TOL = 1e-6
@@ -67,29 +70,41 @@ class Timings:
 
 # --- the numbers a sample can change, each computed as the planner computes it ---
 
-def _contract_peak(p: PlanInputs) -> xr.DataArray:
-    return p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
-
-
 def _year_of(p: PlanInputs) -> xr.DataArray:
     return xr.DataArray(p.year.values, coords=[p.period], name="year")
 
 
+_GROUPS: dict[int, tuple[PlanInputs, CoverGroups]] = {}
+
+
+def base_groups(p: PlanInputs) -> CoverGroups:
+    """The N-1 cover groups of the base inputs: part of the model's structure, so fixed for all
+    samples (the in-place model and the rebuilt reference both use them)."""
+    hit = _GROUPS.get(id(p.scenario))
+    if hit is None or hit[0].scenario is not p.scenario:
+        hit = _GROUPS[id(p.scenario)] = (p, cover_groups(p))
+    return hit[1]
+
+
+class _Need:
+    """constraints.define_n_minus_1_security: need = alpha x each group's peak need."""
+
+    def __init__(self, groups: CoverGroups) -> None:
+        self.groups = groups
+
+    def __call__(self, p: PlanInputs) -> xr.DataArray:
+        return p.scenario.policy.n_minus_1_alpha * self.groups.need_peak_ef(p)
+
+
 RHS: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
-    # constraints.define_demand_balance: served + unmet == demand
+    # constraints.define_demand_balance: served + unmet == demand (inference)
     "demand_balance": lambda p: p.demand_ef,
-    # constraints.define_n_minus_1_security: need = alpha x required peak
-    "n_minus_1": lambda p: p.scenario.policy.n_minus_1_alpha * required_peak_ef(p),
-    # constraints.define_stock_balances: held == contract capacity
-    "provider_balance": contract_capacity_ef,
-    # constraints.define_pool_capacity: contract use <= units x peak
-    "contract_capacity": lambda p: p.contract_units * _contract_peak(p),
+    # constraints.define_training_completion: work + W x missed >= W
+    "training_completion": lambda p: p.training_work,
     # constraints.define_power_limits: draw <= energised grid power
     "grid_power": lambda p: p.site_energised_mw,
     # constraints.define_chip_supply_limits
     "chip_supply": lambda p: p.supply_cap.where(np.isfinite(p.supply_cap), 0),
-    # constraints.define_budget_limits: spend - over <= budget - contract payments
-    "budget": lambda p: (p.budget - contract_cost(p).groupby(_year_of(p)).sum()).where(np.isfinite(p.budget), 0),
 }
 
 
@@ -98,16 +113,21 @@ def _online(p: PlanInputs) -> xr.DataArray:
 
 
 _BOUNDS: dict[int, tuple[PlanInputs, dict[str, xr.DataArray]]] = {}
-
-
 _CAPS: dict[bytes, dict[str, xr.DataArray]] = {}
+
+
+def _run_work(p: PlanInputs) -> xr.DataArray:
+    """host_serve_bounds' first term: the run's whole work in each quarter of its window."""
+    runs = p.run.rename("demand")
+    window = p.demand_ef.sel(demand=runs).rename(demand="run") > 0
+    return (p.training_work.sel(demand=runs).rename(demand="run") * window).where(window, 0.0)
 
 
 def _host_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
     """host_serve_bounds once per sampled inputs (three families read it).
 
-    It is min(the run's demand, what a location can deliver to it). The second part does
-    not depend on demand, so it comes from the planner's own function with demand set to
+    It is min(the run's work, what a location can deliver to it). The second part does not
+    depend on demand, so it comes from the planner's own function with the work set to
     infinity: for sites and offers it takes few distinct values across samples (cached);
     for contracts it is proportional to the contract's units (computed at one unit, scaled).
     """
@@ -119,15 +139,15 @@ def _host_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
         if caps is None:
             if len(_CAPS) > 256:
                 _CAPS.clear()
-            unbounded = dataclasses.replace(p, demand_ef=xr.full_like(p.demand_ef, np.inf),
+            unbounded = dataclasses.replace(p, training_work=xr.full_like(p.training_work, np.inf),
                                             contract_units=xr.ones_like(p.contract_units))
             caps = _CAPS[key] = host_serve_bounds(unbounded)
-        demand = p.demand_ef.sel(demand=p.run.rename("demand")).rename(demand="run")
+        work = _run_work(p)
         bounds = {}
         for kind, cap in caps.items():
             if kind == "contract":
                 cap = cap * p.contract_units
-            bounds[kind] = xr.where(demand < cap, demand, cap)
+            bounds[kind] = xr.where(work < cap, work, cap)
         _BOUNDS.clear()
         hit = _BOUNDS[id(p)] = (p, bounds)
     return hit[1]
@@ -142,14 +162,19 @@ def _year_mask(p: PlanInputs) -> xr.DataArray:
     return (p.year == xr.DataArray(years, coords=[years])).astype(float)
 
 
-def _budget_alive(p: PlanInputs) -> xr.DataArray:
-    per_unit = p.acc_kw_all_in_per_pue * p.site_pue / 1000.0 * HOURS_PER_QUARTER * p.site_elec
-    return per_unit * _year_mask(p)
+def _energy_per_unit(p: PlanInputs) -> xr.DataArray:
+    """expressions.energy_cost per alive accelerator: facility draw x hours x price."""
+    return p.acc_kw_all_in_per_pue * p.site_pue / 1000.0 * HOURS_PER_QUARTER * p.site_elec
 
 
-def _budget_cloud(p: PlanInputs) -> xr.DataArray:
-    per_unit = (p.lot_active_matrix * p.lot_price_hour * HOURS_PER_QUARTER * _year_mask(p)).sum("period")
-    return per_unit.rename(vintage="period")
+def _contract_per_unit(p: PlanInputs) -> xr.DataArray:
+    """expressions.contract_cost per accelerator taken."""
+    return (p.contract_payment / p.contract_units).where(p.contract_units > 0, 0.0)
+
+
+def _cloud_per_unit(p: PlanInputs, weight: xr.DataArray) -> xr.DataArray:
+    """expressions.cloud_cost per unit started, summed over its active quarters with `weight`."""
+    return (p.lot_active_matrix * p.lot_price_hour * HOURS_PER_QUARTER * weight).sum("period").rename(vintage="period")
 
 
 # (row family, variable, how the variable's period is named in the coefficient grid, formula)
@@ -158,9 +183,16 @@ COEFFICIENTS: list[tuple[str, str, str | None, Callable[[PlanInputs], xr.DataArr
     ("colocation_site", "host_site", None, _colocation("site")),
     ("colocation_offer", "host_offer", None, _colocation("offer")),
     ("colocation_contract", "host_contract", None, _colocation("contract")),
-    ("budget", "alive", None, _budget_alive),
-    ("budget", "cloud_new", None, _budget_cloud),
+    ("training_completion", "missed", None, lambda p: p.training_work),
+    ("budget", "alive", None, lambda p: _energy_per_unit(p) * _year_mask(p)),
+    ("budget", "cloud_new", None, lambda p: _cloud_per_unit(p, _year_mask(p))),
+    ("budget", "contract_take", None, lambda p: _contract_per_unit(p) * _year_mask(p)),
 ]
+
+# variables.define_contract_variables: take-or-pay pins the take at full capacity
+COLUMN_BOUNDS: dict[str, tuple[Callable[[PlanInputs], xr.DataArray], Callable[[PlanInputs], xr.DataArray]]] = {
+    "contract_take": (lambda p: p.contract_units * p.contract_min_take, lambda p: p.contract_units),
+}
 
 
 def _cost_build(p: PlanInputs) -> xr.DataArray:
@@ -171,24 +203,26 @@ def _cost_build(p: PlanInputs) -> xr.DataArray:
 
 
 def _cost_alive(p: PlanInputs) -> xr.DataArray:
-    """expressions.energy_cost: facility draw x hours x electricity price, discounted."""
-    return p.acc_kw_all_in_per_pue * p.site_pue / 1000.0 * HOURS_PER_QUARTER * p.site_elec * p.discount
+    """expressions.energy_cost, discounted."""
+    return _energy_per_unit(p) * p.discount
 
 
 def _cost_cloud(p: PlanInputs) -> xr.DataArray:
     """expressions.cloud_cost: each term's active quarters at its price, discounted."""
-    per = (p.lot_active_matrix * p.lot_price_hour * HOURS_PER_QUARTER * p.discount).sum("period")
-    return per.rename(vintage="period")
+    return _cloud_per_unit(p, p.discount)
+
+
+def _cost_slack(p: PlanInputs) -> xr.DataArray:
+    """objective.penalty_terms: missing N-1 cover or share above cap, per peak EF/s-quarter."""
+    return peak_penalty(p) * p.discount
 
 
 COSTS: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
     "build_mw": _cost_build, "alive": _cost_alive, "cloud_new": _cost_cloud,
+    "contract_take": lambda p: _contract_per_unit(p) * p.discount,
+    "missed": lambda p: p.training_miss_penalty * p.training_end_discount,
+    "security_short": _cost_slack, "concentration_over": _cost_slack,
 }
-
-
-def fixed_npv(p: PlanInputs) -> float:
-    """Discounted contract payments: a constant outside the linopy objective (solve._assemble)."""
-    return float((contract_cost(p) * p.discount).sum())
 
 
 # --- the live model ---
@@ -249,6 +283,33 @@ class _CostFamily:
     align: _Aligner
 
 
+@dataclass
+class _BoundFamily:
+    cols: np.ndarray
+    lower: np.ndarray
+    upper: np.ndarray
+    fns: tuple[Callable[[PlanInputs], xr.DataArray], Callable[[PlanInputs], xr.DataArray]]
+    align: _Aligner
+
+
+@contextlib.contextmanager
+def _groups_of(p: PlanInputs) -> Iterator[None]:
+    """Build with the base inputs' N-1 cover groups (structure), whatever the sample."""
+    groups = base_groups(p)
+    saved = plan_build.cover_groups
+    plan_build.cover_groups = lambda _p: groups  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        plan_build.cover_groups = saved
+
+
+def _build(base: PlanInputs, p: PlanInputs) -> Model:
+    with _groups_of(base):
+        m, _ = build_model(p)
+    return m
+
+
 def _highs(m: Model) -> tuple[highspy.Highs, np.ndarray, np.ndarray]:
     with quiet_stdout():     # HiGHS prints a banner on fd 1 when the first instance is made
         h = m.to_highspy()
@@ -270,7 +331,8 @@ class InPlaceEvaluator:
         self.scenario = scenario
         self.fs = fs
         self.base = build_inputs(scenario)
-        m, _ = build_model(self.base)
+        self.groups = base_groups(self.base)
+        m = _build(self.base, self.base)
         fix_first_stage(m, self.base, fs)
         self.model = m
         self.h, self.col_of, self.row_of = _highs(m)
@@ -280,6 +342,7 @@ class InPlaceEvaluator:
         self._rows = self._row_families()
         self._coefs = self._coef_families()
         self._costs = self._cost_families()
+        self._bounds = self._bound_families()
         self._self_check(lp)
         # Solve the LP relaxation first (warm, fast); branch only when a placement comes out
         # fractional. An integral relaxed optimum is the MIP's optimum, so nothing is lost.
@@ -308,7 +371,8 @@ class InPlaceEvaluator:
 
     def _row_families(self) -> dict[str, _RowFamily]:
         out = {}
-        for name, fn in RHS.items():
+        formulas: dict[str, Callable[[PlanInputs], xr.DataArray]] = {**RHS, "n_minus_1": _Need(self.groups)}
+        for name, fn in formulas.items():
             if name not in self.model.constraints:
                 continue
             con = self.model.constraints[name]
@@ -352,6 +416,19 @@ class InPlaceEvaluator:
             out[name] = _CostFamily(self.col_of[flat[keep]], align(example), fn, align)
         return out
 
+    def _bound_families(self) -> dict[str, _BoundFamily]:
+        out = {}
+        for name, (lower_fn, upper_fn) in COLUMN_BOUNDS.items():
+            if name not in self.model.variables:
+                continue
+            labels = self.model.variables[name].labels
+            flat = labels.values.ravel()
+            keep = flat >= 0
+            lo, hi = lower_fn(self.base), upper_fn(self.base)
+            align = _Aligner(labels, keep, lo)
+            out[name] = _BoundFamily(self.col_of[flat[keep]], align(lo), align(hi), (lower_fn, upper_fn), align)
+        return out
+
     def _self_check(self, lp: Any) -> None:
         """The formulas must reproduce the model the planner just built, number for number."""
         lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
@@ -372,6 +449,12 @@ class InPlaceEvaluator:
                 got[i] = value[seg][hit[0]] if len(hit) else 0.0
             if not np.allclose(got, cfam.value, rtol=1e-9, atol=1e-9):
                 raise StressError("internal: stress's matrix coefficients no longer match the planner's; "
+                                  "update gigawatt/stress/evaluate.py")
+        col_lower, col_upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        for name, bf in self._bounds.items():
+            if not (np.allclose(col_lower[bf.cols], bf.lower, rtol=1e-9) and np.allclose(col_upper[bf.cols], bf.upper,
+                                                                                          rtol=1e-9)):
+                raise StressError(f"internal: stress's bounds of '{name}' no longer match the planner's; "
                                   "update gigawatt/stress/evaluate.py")
         for name, cf in self._costs.items():
             if not np.allclose(self.cost[cf.cols], cf.value, rtol=1e-9, atol=1e-6):
@@ -396,6 +479,12 @@ class InPlaceEvaluator:
             for i in np.nonzero(value != cfam.value)[0]:
                 h.changeCoeff(int(cfam.rows[i]), int(cfam.cols[i]), float(value[i]))
             cfam.value = value
+        for bf in self._bounds.values():
+            lower, upper = bf.align(bf.fns[0](p)), bf.align(bf.fns[1](p))
+            changed = np.nonzero((lower != bf.lower) | (upper != bf.upper))[0]
+            if len(changed):
+                h.changeColsBounds(len(changed), bf.cols[changed].astype(np.int32), lower[changed], upper[changed])
+                bf.lower, bf.upper = lower, upper
         for cf in self._costs.values():
             value = cf.align(cf.fn(p))
             changed = np.nonzero(value != cf.value)[0]
@@ -431,17 +520,19 @@ class InPlaceEvaluator:
         h.setBasis(self._basis)   # same start for every sample: results independent of order
         h.run()
         sol = h.getSolution()
-        if len(self.int_cols) and h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+        status = h.modelStatusToString(h.getModelStatus())
+        objective = float(h.getInfo().objective_function_value)
+        if len(self.int_cols) and status == "Optimal":
             placed = np.asarray(sol.col_value)[self.int_cols]
             if np.abs(placed - np.round(placed)).max() > 1e-9:
                 self._relax(False)
                 h.run()
+                sol = h.getSolution()      # read before relaxing again: that resets HiGHS's status
+                status = h.modelStatusToString(h.getModelStatus())
+                objective = float(h.getInfo().objective_function_value)
                 self._relax(True)
                 self.mip_solves += 1
-                sol = h.getSolution()
-        status = h.modelStatusToString(h.getModelStatus())
-        return (np.asarray(sol.col_value), np.asarray(sol.row_value), float(h.getInfo().objective_function_value),
-                status)
+        return np.asarray(sol.col_value), np.asarray(sol.row_value), objective, status
 
     def evaluate(self, index: int, values: dict[str, float], timings: Timings | None = None) -> list[Row]:
         t = timings or Timings()
@@ -490,19 +581,24 @@ def extract_rows(index: int, p: PlanInputs, ev: InPlaceEvaluator, x: np.ndarray,
     if not solved:
         return rows
     penalty = float(ev.cost[ev.penalty_cols] @ x[ev.penalty_cols])
-    npv = objective + fixed_npv(p)
+    npv = objective
     rows += [(index, "npv_usd", "", npv), (index, "penalty_usd", "", penalty), (index, "cost_usd", "", npv - penalty)]
 
     periods = [str(q) for q in p.period]
     demands = [str(d) for d in p.demand]
-    unmet = ev.values(x, "unmet", "demand", "period")
+    unmet = ev.values(x, "unmet", "demand", "period")                 # inference, EF/s
+    missed = ev.values(x, "missed", "demand") if "missed" in ev.var_labels else np.zeros(len(demands))
+    missed = np.where(missed > 0.5, 1.0, 0.0)
+    # a missed training run is short its whole rate over its window
+    short = unmet + missed[:, None] * p.demand_ef.transpose("demand", "period").values
     need = float(p.demand_ef.sum())
-    short_total = float(unmet.sum())
+    short_total = float(short.sum())
     rows.append((index, "unmet_share", "", short_total / need if need else 0.0))
     rows.append((index, "shortfall", "", 1.0 if short_total > SHORTFALL_TOL * max(need, 1.0) else 0.0))
-    for i, j in zip(*np.nonzero(unmet > TOL), strict=True):
-        rows.append((index, "unmet_exaflops", f"{demands[i]}|{periods[j]}", float(unmet[i, j])))
-    short_mw = (unmet * ev.mw_per_ef[:, None]).sum(axis=0)
+    rows += [(index, "missed_training", demands[i], 1.0) for i in np.nonzero(missed)[0]]
+    for i, j in zip(*np.nonzero(short > TOL), strict=True):
+        rows.append((index, "unmet_exaflops", f"{demands[i]}|{periods[j]}", float(short[i, j])))
+    short_mw = (short * ev.mw_per_ef[:, None]).sum(axis=0)
     rows += [(index, "capacity_short_mw", q, float(mw)) for q, mw in zip(periods, short_mw, strict=True)]
 
     spend = _spend_by_period(p, ev, x)
@@ -515,12 +611,13 @@ def extract_rows(index: int, p: PlanInputs, ev: InPlaceEvaluator, x: np.ndarray,
     rows += [(index, "funding_gap_usd", str(int(y)), float(v)) for y, v in zip(years, gap, strict=True)]
     rows.append((index, "max_funding_gap_usd", "", float(gap.max()) if gap.size else 0.0))
 
-    cap = ev.values(x, "provider_ef", "provider", "period")
-    need_peak = required_peak_ef(p).transpose("period").values
-    if cap.size:
-        without = (cap.sum(axis=0) - cap).min(axis=0)
-        rows += [(index, "n1_cover", q, float(w / n)) for q, w, n in zip(periods, without, need_peak, strict=True)
-                 if n > 0]
+    if "usable_ef" in ev.var_labels:          # worst cover over groups and lost providers, per quarter
+        usable = ev.values(x, "usable_ef", "group", "provider", "period")
+        need_peak = ev.groups.need_peak_ef(p).transpose("group", "period").values
+        without = usable.sum(axis=1, keepdims=True) - usable
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.where(need_peak[:, None, :] > 0, without / need_peak[:, None, :], np.inf).min(axis=(0, 1))
+        rows += [(index, "n1_cover", q, float(c)) for q, c in zip(periods, cover, strict=True) if np.isfinite(c)]
 
     for name, r in ev.limit_rows.items():
         hi = ev.row_upper[r]
@@ -532,8 +629,10 @@ def extract_rows(index: int, p: PlanInputs, ev: InPlaceEvaluator, x: np.ndarray,
 
 def _spend_by_period(p: PlanInputs, ev: InPlaceEvaluator, x: np.ndarray) -> np.ndarray:
     """Undiscounted USD per period, as expressions.variable_spend plus contract payments."""
-    total = contract_cost(p).transpose("period").values.astype(float).copy() if len(p.contract) \
-        else np.zeros(len(p.period))
+    total = np.zeros(len(p.period))
+    if "contract_take" in ev.var_labels:
+        take = ev.values(x, "contract_take", "contract", "period")
+        total += (take * _contract_per_unit(p).transpose("contract", "period").values).sum(axis=0)
     if len(p.site):
         build = ev.values(x, "build_mw", "site", "period")
         total += (build * p.site_capex_per_mw.values[:, None]).sum(axis=0)
@@ -561,9 +660,10 @@ class RebuildEvaluator:
     last_model: Model | None = field(default=None, repr=False)
 
     def objective(self, values: dict[str, float]) -> float:
-        """Objective plus contract payments (the npv_usd metric) of the sample's own model."""
+        """Objective (money plus penalties: the npv_usd metric) of the sample's own model."""
+        base = build_inputs(self.scenario)
         p = build_inputs(apply_sample(self.scenario, values))
-        m, _ = build_model(p)
+        m = _build(base, p)
         fix_first_stage(m, p, self.fs)
         h, _, _ = _highs(m)
         h.run()
@@ -571,7 +671,7 @@ class RebuildEvaluator:
         if status != "Optimal":
             raise StressError(f"rebuilt model did not solve: {status}")
         self.last_model = m
-        return float(h.getInfo().objective_function_value) + fixed_npv(p)
+        return float(h.getInfo().objective_function_value)
 
 
 def load_plan_for(scenario: Scenario, plan: Plan, plan_dir: str = "the plan") -> None:

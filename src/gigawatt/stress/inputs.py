@@ -28,6 +28,11 @@ from gigawatt.stress.first_stage import StressError
 Rows = dict[str, np.ndarray]
 
 
+def _rows_of(i: int, **fields: str) -> Callable[[PlanInputs], Rows]:
+    """Pick row i of some input arrays (name -> PlanInputs field)."""
+    return lambda p: {name: np.asarray(getattr(p, f).values[i]) for name, f in fields.items()}
+
+
 class SampledInputs:
     def __init__(self, scenario: Scenario, base: PlanInputs | None = None) -> None:
         self.scenario = scenario
@@ -40,6 +45,8 @@ class SampledInputs:
             without = build_inputs(apply_sample(scenario, {f"chip_deal.{deal.id}.shortfall": 1.0}))
             self._deal_share[deal.id] = np.asarray((b.supply_cap - without.supply_cap).fillna(0.0).values)
         self._demand_ids = [str(d) for d in b.demand]
+        self._fixed_miss = {r.id for r in scenario.demand.training if r.miss_penalty_usd is not None}
+        self._contracts = {c.id: c for c in scenario.contracts}
 
     def _rows(self, key: tuple[object, ...], values: dict[str, float], pick: Callable[[PlanInputs], Rows]) -> Rows:
         hit = self._cache.get(key)
@@ -54,17 +61,23 @@ class SampledInputs:
 
         mult = np.array([demand_multiplier(values, d) for d in self._demand_ids])
         if (mult != 1.0).any():
-            changes["demand_ef"] = b.demand_ef * xr.DataArray(mult, coords=[b.demand])
+            scale = xr.DataArray(mult, coords=[b.demand])
+            changes["demand_ef"] = b.demand_ef * scale
+            changes["training_work"] = b.training_work * scale
+            # a run's miss penalty is its work at the unmet price, unless the scenario names one
+            changes["training_miss_penalty"] = b.training_miss_penalty * xr.DataArray(
+                [1.0 if d in self._fixed_miss else m for d, m in zip(self._demand_ids, mult, strict=True)],
+                coords=[b.demand])
 
         if len(b.contract):
             units = b.contract_units.values.copy()
             pay = b.contract_payment.values.copy()
-            for i, c in enumerate(s.contracts):
+            for i, cid in enumerate(b.contract):      # the contracts in force, in the inputs' order
+                c = self._contracts[str(cid)]
                 default_q, delay, share = contract_terms(values, c)
                 if delay:
                     rows = self._rows(("contract", c.id, delay), {f"contract.{c.id}.delay": delay},
-                                      lambda p, i=i: {"units": p.contract_units.values[i],
-                                                      "pay": p.contract_payment.values[i]})
+                                      _rows_of(i, units="contract_units", pay="contract_payment"))
                     units[i], pay[i] = rows["units"], rows["pay"]
                 if math.isfinite(default_q):     # from the default quarter on: nothing delivered, nothing paid
                     gone = self._quarter >= default_q
@@ -76,6 +89,7 @@ class SampledInputs:
             changes["contract_payment"] = b.contract_payment.copy(data=pay)
 
         if len(b.site):
+            lead = b.site_lead_quarters.values.copy()
             online = b.site_online_matrix.values.copy()
             residual = b.facility_residual.values.copy()
             energised = b.site_energised_mw.values.copy()
@@ -83,14 +97,15 @@ class SampledInputs:
                 build = round(max(0.0, values.get(f"site.{site}.construction_delay", 0.0)))
                 if build:
                     rows = self._rows(("build", site, build), {f"site.{site}.construction_delay": build},
-                                      lambda p, i=i: {"online": p.site_online_matrix.values[i],
-                                                      "residual": p.facility_residual.values[i]})
-                    online[i], residual[i] = rows["online"], rows["residual"]
+                                      _rows_of(i, online="site_online_matrix", residual="facility_residual",
+                                               lead="site_lead_quarters"))
+                    online[i], residual[i], lead[i] = rows["online"], rows["residual"], rows["lead"]
                 grid = round(max(0.0, values.get(f"site.{site}.energisation_delay", 0.0)))
                 if grid:
                     rows = self._rows(("grid", site, grid), {f"site.{site}.energisation_delay": grid},
-                                      lambda p, i=i: {"mw": p.site_energised_mw.values[i]})
+                                      _rows_of(i, mw="site_energised_mw"))
                     energised[i] = rows["mw"]
+            changes["site_lead_quarters"] = b.site_lead_quarters.copy(data=lead)
             changes["site_online_matrix"] = b.site_online_matrix.copy(data=online)
             changes["facility_residual"] = b.facility_residual.copy(data=residual)
             changes["site_energised_mw"] = b.site_energised_mw.copy(data=energised)
@@ -100,10 +115,10 @@ class SampledInputs:
 
         if self._deal_share:
             cap = b.supply_cap.values.copy()
-            for deal, share in self._deal_share.items():
-                short = min(1.0, max(0.0, values.get(f"chip_deal.{deal}.shortfall", 0.0)))
-                if short:
-                    cap = cap - short * share
+            for deal, part in self._deal_share.items():
+                lost = min(1.0, max(0.0, values.get(f"chip_deal.{deal}.shortfall", 0.0)))
+                if lost:
+                    cap = cap - lost * part
             changes["supply_cap"] = b.supply_cap.copy(data=cap)
 
         cloud = max(0.0, values.get("prices.cloud", 1.0))
