@@ -108,6 +108,18 @@ RHS: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
 }
 
 
+def _contract_held(p: PlanInputs) -> xr.DataArray:
+    return p.contract_units > 0
+
+
+# Rows that hold a variable the sampled model masks out: linopy (v1 semantics) drops such a
+# row, so the live model frees it. contract_take exists only where the contract has units.
+ROW_PRESENT: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
+    "min_cluster_contract": _contract_held,   # contract_take >= k x host_contract
+}
+RHS["min_cluster_contract"] = lambda p: xr.zeros_like(p.contract_units)
+
+
 def _online(p: PlanInputs) -> xr.DataArray:
     return -p.site_online_matrix
 
@@ -264,6 +276,8 @@ class _RowFamily:
     rhs: np.ndarray
     fn: Callable[[PlanInputs], xr.DataArray]
     align: _Aligner
+    present: Callable[[PlanInputs], xr.DataArray] | None = None
+    on: np.ndarray | None = None
 
 
 @dataclass
@@ -382,7 +396,9 @@ class InPlaceEvaluator:
             example = fn(self.base)
             align = _Aligner(labels, keep, example)
             signs = np.asarray(con.sign.broadcast_like(labels).transpose(*labels.dims).values).ravel()[keep]
-            out[name] = _RowFamily(self.row_of[flat[keep]], signs, align(example), fn, align)
+            present = ROW_PRESENT.get(name)
+            on = align(present(self.base)).astype(bool) if present else None
+            out[name] = _RowFamily(self.row_of[flat[keep]], signs, align(example), fn, align, present, on)
         return out
 
     def _coef_families(self) -> list[_CoefFamily]:
@@ -467,13 +483,20 @@ class InPlaceEvaluator:
         h = self.h
         for fam in self._rows.values():
             rhs = fam.align(fam.fn(p))
-            changed = np.nonzero(rhs != fam.rhs)[0]
+            on = fam.align(fam.present(p)).astype(bool) if fam.present else None
+            diff = rhs != fam.rhs
+            if on is not None and fam.on is not None:
+                diff |= on != fam.on
+            changed = np.nonzero(diff)[0]
             if len(changed):
                 sign = fam.sign[changed]
                 lo = np.where(sign == "<=", -np.inf, rhs[changed])
                 hi = np.where(sign == ">=", np.inf, rhs[changed])
+                if on is not None:        # a row the sampled model would not have: free it
+                    lo = np.where(on[changed], lo, -np.inf)
+                    hi = np.where(on[changed], hi, np.inf)
                 h.changeRowsBounds(len(changed), fam.rows[changed].astype(np.int32), lo, hi)  # type: ignore[attr-defined]
-                fam.rhs = rhs
+                fam.rhs, fam.on = rhs, on
         for cfam in self._coefs:
             value = cfam.align(cfam.fn(p))
             for i in np.nonzero(value != cfam.value)[0]:
@@ -536,10 +559,10 @@ class InPlaceEvaluator:
 
     def evaluate(self, index: int, values: dict[str, float], timings: Timings | None = None) -> list[Row]:
         t = timings or Timings()
-        t0 = time.perf_counter()
         if not self._checked:
             self._checked = True
             self.verify()
+        t0 = time.perf_counter()
         p = self.inputs(values)
         self.update(p)
         t1 = time.perf_counter()
