@@ -59,3 +59,15 @@ def test_outages_on_a_site_and_its_provider_overlap_the_same_way():
     r = simulate(one, jobs(("j", 1200, 8, 2000, "")), "fifo", outages=outages).jobs.iloc[0]
     # no checkpoint: the 500 s done before the third outage are lost and redone from 3,100
     assert r["first_start"] == 2500 and r["finish"] == 3100 + 2000 and r["lost_s"] == 500 * 8
+
+
+def test_fragmentation_counts_idle_accelerators_stranded_by_nodes():
+    hgx = Fleet([Pool(id="p", site="s", provider="q", accelerator="nvidia_h100_sxm", capacity=16)])
+    # "small" takes half of node 0; "wide" needs two whole nodes: 12 idle accelerators, only one whole node
+    r = simulate(hgx, jobs(("small", 0, 4, 1000, ""), ("wide", 10, 12, 100, "")), "fifo")
+    j = r.jobs.set_index("name")
+    assert j.loc["wide", "first_start"] == 1000 and j.loc["wide", "finish"] == 1100
+    assert r.fragmented_accelerator_hours == pytest.approx(12 * 990 / 3600, rel=1e-12)
+    assert r.fragmentation == pytest.approx(12 * 990 / (16 * 1100), rel=1e-12)
+    pooled = Fleet([Pool(id="p", site="s", provider="q", accelerator="x", capacity=16)])   # one-GPU nodes
+    assert simulate(pooled, jobs(("small", 0, 4, 1000, ""), ("wide", 10, 12, 100, "")), "fifo").fragmentation == 0

@@ -134,6 +134,10 @@ class GangCluster:
         self._repair = failures.repair_hours * 3600.0
         self._pools_for: dict[frozenset[str] | None, list[Pool]] = {}
         self._frng = XorShift(engine.seed)          # failure draws: the same stream as the compiled core
+        self.fragmented_s = 0.0                     # accelerator-seconds idle but stranded by node layout
+        self._frag_level = 0.0
+        self._frag_since = 0.0
+        self._noded = [p for p in fleet.pools if not p.pooled]
         self._at = engine.at
         self._change = self.timeline.change
 
@@ -382,6 +386,36 @@ class GangCluster:
             self._start(job, pool)
         if i < len(queue) and self.policy.backfill:
             self._backfill(i)
+        if self._noded:
+            self._fragmentation()
+
+    def _fragmentation(self) -> None:
+        """Idle accelerators no waiting job can use though there are enough of them: a pool's free
+        accelerators count while some waiting job it may run needs no more than that, yet none fits
+        on its nodes."""
+        now = self.engine.now
+        self.fragmented_s += self._frag_level * (now - self._frag_since)
+        self._frag_since = now
+        level = 0.0
+        if self.queue:
+            depth = self.policy.backfill_depth
+            for pool in self._noded:
+                if not pool.up or pool.free <= 0:
+                    continue
+                enough, fits = False, False
+                for k, job in enumerate(self.queue):
+                    if k > depth:
+                        break
+                    if job.allowed is not None and pool.accelerator not in job.allowed:
+                        continue
+                    if job.size <= pool.free + 1e-9:
+                        enough = True
+                        if pool.fits(job.size):
+                            fits = True
+                            break
+                if enough and not fits:
+                    level += pool.free
+        self._frag_level = level
 
     def _backfill(self, first: int) -> None:
         """EASY: reserve the head's earliest start; later jobs may run if they don't delay it."""
@@ -431,6 +465,8 @@ class GangCluster:
                 job.checkpoint_s += stalled * job.size
                 job.restart_s += min(held, job.seg_overhead) * job.size
         self.timeline.change(now, 0.0)
+        self.fragmented_s += self._frag_level * (now - self._frag_since)
+        self._frag_since = now
 
     def arrays(self) -> dict[str, np.ndarray]:
         jobs = self.jobs

@@ -7,6 +7,8 @@
   arXiv 2410.21680): a job's productive time over its wall time from submission, waits for
   room, repair and requeue included; jobs weighted by accelerators x wall time. Per job in
   `jobs["ettr"]`.
+- fragmentation: idle accelerators stranded by the node layout (a waiting job could use as
+  many, but not on these nodes), over capacity x run time; 0 for pooled pools.
 - failures, mttf_hours: hardware failures in the whole fleet (busy or idle nodes) and the
   hours between them; per job `failure_interruptions` and `mttf_hours` (held hours per hit).
 - queueing_delay_s: over every job submitted before the end; a job still waiting at the end
@@ -43,6 +45,8 @@ class SimResult:
     work_lost_accelerator_hours: float
     restart_accelerator_hours: float
     checkpoint_accelerator_hours: float
+    fragmented_accelerator_hours: float         # idle, enough for a waiting job, but not on its nodes
+    fragmentation: float                        # that, over capacity x run time
     interruptions: int
     failures: int                               # hardware failures anywhere in the fleet
     failure_interruptions: int                  # job interruptions they caused
@@ -71,6 +75,8 @@ class SimResult:
             "work_lost_accelerator_hours": self.work_lost_accelerator_hours,
             "restart_accelerator_hours": self.restart_accelerator_hours,
             "checkpoint_accelerator_hours": self.checkpoint_accelerator_hours,
+            "fragmented_accelerator_hours": self.fragmented_accelerator_hours,
+            "fragmentation": self.fragmentation,
             "interruptions": self.interruptions,
             "failures": self.failures,
             "failure_interruptions": self.failure_interruptions,

@@ -142,7 +142,8 @@ def simulate(
     notes = ([f"{len(engine.log)} events recorded"] if record else []) + rejected
     return _result(cluster.arrays(), [j.name for j in cluster.jobs], cluster.timeline.buckets, step, fleet,
                    end, wall, engine.processed, cluster.failure_events, gantt, notes,
-                   gang=np.array([j.kind != "inference" for j in cluster.jobs], dtype=bool))
+                   gang=np.array([j.kind != "inference" for j in cluster.jobs], dtype=bool),
+                   fragmented_s=cluster.fragmented_s)
 
 
 def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
@@ -201,7 +202,7 @@ def _largest(table: pd.DataFrame, n: int) -> np.ndarray:
 
 def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: dict[int, float], step: float, fleet: Fleet,
             end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str],
-            gang: np.ndarray | None = None) -> SimResult:
+            gang: np.ndarray | None = None, fragmented_s: float = 0.0) -> SimResult:
     """Fleet metrics from per-job arrays; `gang` marks the jobs ETTR is about (not inference services)."""
     capacity = fleet.capacity
     allocated = a["allocated_s"].sum()
@@ -247,6 +248,8 @@ def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: di
         work_lost_accelerator_hours=float(lost / 3600),
         restart_accelerator_hours=float(restart / 3600),
         checkpoint_accelerator_hours=float(checkpoint.sum() / 3600),
+        fragmented_accelerator_hours=fragmented_s / 3600,
+        fragmentation=float(fragmented_s / (capacity * end)) if capacity and end else 0.0,
         interruptions=int(a["interruptions"].sum()),
         failures=failures,
         failure_interruptions=int(hit.sum()),
