@@ -127,3 +127,11 @@ def test_the_simulated_checkpoint_optimum_agrees_with_young_daly():
     e = advice.sweep.set_index("factor_of_daly")["ettr"]
     # first-order overhead 2 sqrt(d / 2M) = 11.7% at the optimum vs ~25% at a quarter or 4x of it
     assert e[1.0] > e[0.25] + 0.05 and e[1.0] > e[4.0] + 0.05
+
+
+def test_a_pool_too_large_for_node_identity_is_pooled_and_still_fails_by_node():
+    huge = Fleet([Pool(id="p", site="s", provider="q", accelerator="nvidia_h100_sxm", capacity=1e9)])
+    assert huge.pools[0].pooled and huge.pools[0].node_cap == []          # no billion-entry lists
+    fail = FailureModel(rate_per_accelerator_hour=1e-9, repair_hours=1, restart_minutes=0, checkpoint_minutes=60)
+    r = simulate(huge, jobs(("j", 0, 16, 3600)), "fifo", failures=fail, seed=1)
+    assert r.jobs_completed == 1

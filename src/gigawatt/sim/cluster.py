@@ -200,7 +200,7 @@ class GangCluster:
             or any(p.running for p in self.fleet.pools)
 
     def _next_failure(self, pool: Pool) -> None:
-        nodes = pool.capacity if pool.pooled else len(pool.node_cap)
+        nodes = pool.capacity / pool.g if pool.pooled else len(pool.node_cap)
         self._at(self.engine.now + self._frng.expovariate(self._rate * pool.g * nodes),
                  self._node_failure, pool)
 
@@ -231,7 +231,7 @@ class GangCluster:
                     self._interrupt(job)
                     job.failures += 1
                     self.queue.appendleft(job)
-                    self._take_out(pool, -1)
+                    self._take_out(pool, -1, min(pool.g, pool.free))
                     self._dispatch()
                 else:
                     self.failure_events += 1
@@ -239,16 +239,26 @@ class GangCluster:
         if u < pool.broken or pool.free < 1.0:          # already out for repair (or no whole idle one)
             return
         self.failure_events += 1
-        self._take_out(pool, -1)
+        self._take_out(pool, -1, min(pool.g, pool.free))
         self._dispatch()
 
-    def _take_out(self, pool: Pool, n: int) -> None:
+    def _take_out(self, pool: Pool, n: int, amount: float = 0.0) -> None:
+        """Node n (pooled: `amount` accelerators, a node's worth at most) goes to repair, or a spare steps in."""
         if pool.spares_free > 0:                   # swap in a hot spare; the broken node becomes one after repair
             pool.spares_free -= 1
             self.engine.after(self._repair, self._spare_back, pool)
+        elif pool.pooled:
+            pool.take_out(amount)
+            self.engine.after(self._repair, self._put_back, (pool, amount))
         else:
             pool.node_down(n)
             self.engine.after(self._repair, self._repaired, (pool, n))
+
+    def _put_back(self, event: tuple[Pool, float]) -> None:
+        pool, amount = event
+        pool.put_back(amount)
+        self.timeline.change(self.engine.now, 0.0)
+        self._dispatch()
 
     def _injected(self, event: tuple[Pool, int]) -> None:
         pool, n = event

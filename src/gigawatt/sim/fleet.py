@@ -14,6 +14,7 @@ from gigawatt.catalog import load_catalog
 from gigawatt.errors import SimulationError
 
 PLACEMENTS = ("first-fit", "best-fit", "worst-fit", "random-fit")
+MAX_NODES = 1 << 20          # beyond this a pool is pooled (no node identity): memory stays bounded
 
 
 def catalog_node_size(accelerator: str) -> float:
@@ -52,7 +53,7 @@ class Pool:
     idle: list[int] = field(default_factory=list)       # heap of whole idle full-size nodes
     partial: dict[int, float] = field(default_factory=dict)   # other up nodes with room: node -> free
     spares_free: int = 0
-    pooled: bool = False               # one-accelerator nodes and whole-accelerator jobs: no node identity needed
+    pooled: bool = False               # no node identity (one-accelerator nodes and whole jobs, or huge pools)
     broken: float = 0.0                # accelerators out for repair (pooled)
 
     def __post_init__(self) -> None:
@@ -72,6 +73,8 @@ class Pool:
 
     def reset(self) -> None:
         """All nodes up and idle (a fleet may be reused across runs)."""
+        if self.capacity / self.g > MAX_NODES:
+            self.pooled = True
         self.free, self.up, self.outages, self.running = self.capacity, True, 0, set()
         self.spares_free, self.broken = self.spares, 0.0
         if self.pooled:
@@ -177,9 +180,7 @@ class Pool:
     def node_down(self, n: int) -> None:
         """Take node n out (its jobs already stopped and gave back their share)."""
         if self.pooled:
-            self.free -= 1.0
-            self.broken += 1.0
-            return
+            raise AssertionError("pooled pools take accelerators out with take_out")
         self.node_up[n] = False
         self.free -= self.node_free[n]
         self.node_free[n] = 0.0
@@ -188,11 +189,16 @@ class Pool:
             self.idle.remove(n)
             heapify(self.idle)
 
+    def take_out(self, amount: float) -> None:
+        """Pooled: `amount` accelerators leave for repair."""
+        self.free -= amount
+        self.broken += amount
+
+    def put_back(self, amount: float) -> None:
+        self.free += amount
+        self.broken -= amount
+
     def node_repaired(self, n: int) -> None:
-        if self.pooled:
-            self.free += 1.0
-            self.broken -= 1.0
-            return
         self.node_up[n] = True
         self.node_free[n] = 0.0
         self._add(n, self.node_cap[n])
