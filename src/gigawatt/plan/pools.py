@@ -97,7 +97,7 @@ def _provider_of_pools(p: PlanInputs, pools: dict[str, xr.DataArray]) -> np.ndar
 def cover_groups(p: PlanInputs) -> CoverGroups:
     pools = usable_pools(p)
     flat = _flat(pools, p)                                   # demand x pool
-    servable: np.ndarray = flat.any(axis=1)                  # a demand nothing can serve secures nothing
+    servable = np.asarray(flat.any(axis=1))                 # a demand nothing can serve secures nothing
     union: np.ndarray = flat[servable].any(axis=0) if servable.any() else np.zeros(flat.shape[1], dtype=bool)
     rows = flat[servable]
     candidates = np.unique(np.vstack([rows, union[None, :]]), axis=0) if servable.any() else rows
