@@ -98,7 +98,7 @@ def cover_groups(p: PlanInputs) -> CoverGroups:
     pools = usable_pools(p)
     flat = _flat(pools, p)                                   # demand x pool
     servable = np.asarray(flat.any(axis=1))                 # a demand nothing can serve secures nothing
-    union: np.ndarray = flat[servable].any(axis=0) if servable.any() else np.zeros(flat.shape[1], dtype=bool)
+    union = np.asarray(flat[servable].any(axis=0)) if servable.any() else np.zeros(flat.shape[1], dtype=bool)
     rows = flat[servable]
     candidates = np.unique(np.vstack([rows, union[None, :]]), axis=0) if servable.any() else rows
     # member[g, d]: every pool d can use is in g's (Hall's condition on g's demand set)
