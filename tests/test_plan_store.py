@@ -138,7 +138,7 @@ def test_sigkill_during_saves_leaves_a_whole_plan(tmp_path):
             make_plan(i % 5 + 1).save({str(d)!r})
             print(i, flush=True)
     """)
-    for delay in (0.6, 0.9, 1.3):
+    for delay in (0.1, 0.4):
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None
