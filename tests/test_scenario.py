@@ -230,3 +230,10 @@ def test_big_file_refused_without_reading_it(tmp_path):
     path.write_text("name: x\ndescription: " + "y" * 2_100_000 + "\n")
     with pytest.raises(ScenarioError, match="must be under 2,000,000 bytes"):
         load_scenario(path)
+
+
+def test_two_spellings_of_one_quarter_are_an_error():
+    text = MINIMAL.replace("start_exaflops: 5              # delivered EF/s\n      growth_per_year: 0.8\n",
+                           "exaflops: {2026Q1: 5, 2026-02: 7}\n")
+    err = _error(text)
+    assert "same quarter (2026Q1)" in str(err) and err.path == "demand.inference[0].exaflops"
