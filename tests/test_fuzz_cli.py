@@ -98,6 +98,7 @@ TRACE_ERRORS: dict[str, tuple[list[str], str | None]] = {
     "azure-missing-column.csv": (["--trace-format", "azure-llm"], "missing column GeneratedTokens"),
     "azure-negative-tokens.csv": ([], "line 2: ContextTokens = '-5'"),
     "empty.csv": ([], "file is empty"),
+    "jobs-bad-kind.csv": ([], "line 2: kind = 'trianing'; expected one of batch, inference, training"),
     "jobs-empty-cell.csv": ([], "line 3 (b): arrival_s = empty"),
     "jobs-good.csv": ([], None),
     "jobs-header-only.csv": ([], "no usable rows"),
