@@ -70,6 +70,7 @@ SCENARIO_ERRORS = {
     "inf-demand.yaml": "start_exaflops: must be a finite number",
     "inf-unit-price.yaml": "unit_price_usd: must be a finite number",
     "list-as-number.yaml": "sites[0].max_power_mw",
+    "markup-in-name.yaml": None,
     "name-only.yaml": "nothing to plan for",
     "nan-price.yaml": "price_usd_per_accelerator_hour: must be a finite number",
     "negative-power.yaml": "max_power_mw: must be at least 0",
