@@ -452,3 +452,6 @@ def table_view(title: str, values: Mapping[str, object]) -> Table:
     from gigawatt.cli.output import number
 
     return table(title, ["metric", "value"], [[k, number(v)] for k, v in values.items()])
+
+
+from gigawatt.cli import stress_cmd  # noqa: E402, F401  (registers `gigawatt stress` on app)
