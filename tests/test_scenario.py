@@ -237,3 +237,13 @@ def test_two_spellings_of_one_quarter_are_an_error():
                            "exaflops: {2026Q1: 5, 2026-02: 7}\n")
     err = _error(text)
     assert "same quarter (2026Q1)" in str(err) and err.path == "demand.inference[0].exaflops"
+
+
+def test_a_model_too_big_for_memory_is_refused_at_validate():
+    offers = "".join(
+        f"  - {{id: o{i}, provider: aws, accelerator: nvidia_h100_sxm, "
+        f"terms: [{{price_usd_per_accelerator_hour: 2}}]}}\n" for i in range(2000))
+    text = ("name: wide\nhorizon: {start: 2025Q1, end: 2064Q4}\nproviders: [{id: aws}]\n"
+            f"cloud_offers:\n{offers}demand:\n  inference:\n    - {{id: a, start: 2025Q1, start_exaflops: 1}}\n")
+    err = _error(text)
+    assert err.path == "horizon" and "would hold about 51,225,600 cells" in str(err)
