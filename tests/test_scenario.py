@@ -246,4 +246,4 @@ def test_a_model_too_big_for_memory_is_refused_at_validate():
     text = ("name: wide\nhorizon: {start: 2025Q1, end: 2064Q4}\nproviders: [{id: aws}]\n"
             f"cloud_offers:\n{offers}demand:\n  inference:\n    - {{id: a, start: 2025Q1, start_exaflops: 1}}\n")
     err = _error(text)
-    assert err.path == "horizon" and "would hold about 51,225,600 cells" in str(err)
+    assert err.path == "horizon" and "would hold about 102,400,000,000 cells" in str(err)
