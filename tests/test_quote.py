@@ -155,6 +155,7 @@ def test_finance_helpers_by_hand():
     assert capital_recovery_factor(0.0, 4.0) == 0.25                      # no interest: straight line
     assert capital_recovery_factor(0.1, 2.0) == pytest.approx(0.1 / (1 - 1.1 ** -2), rel=1e-12)  # 0.57619
     assert capital_recovery_factor(0.1, 2.0) == pytest.approx(0.576190476, rel=1e-9)
+    assert capital_recovery_factor(0.1, 0.5) == pytest.approx(0.1 / (1 - 1.1 ** -0.5), rel=1e-12)  # half a year
     for bad in (0.0, -1.0):
         with pytest.raises(ValueError, match="years must be positive"):
             capital_recovery_factor(0.1, bad)
@@ -162,3 +163,38 @@ def test_finance_helpers_by_hand():
     assert accelerators_in_mw(10.0, 2.0, 0.075, 1.2) == pytest.approx(10_000 / 2.58, rel=1e-12)
     # 2 USD/h on a 1,000 TFLOP/s part: 1,000 parts per EF/s, 24 h -> 48,000 USD per EF/s-day
     assert usd_per_exaflop_day(2.0, 1000.0) == pytest.approx(48_000.0, rel=1e-12)
+
+
+def test_each_line_lists_exactly_the_inputs_it_depends_on(monkeypatch):
+    """Raise one input by 10% at a time: the lines that move are the lines naming it."""
+    import gigawatt.economics.quote as quote_module
+
+    base_cat = load_catalog()
+    acc_id = "nvidia_gb200_nvl72"
+    base = quote(acc_id, 1.0)
+
+    def bumped(name: str):
+        acc = base_cat.accelerators[acc_id]
+        defaults = dict(base_cat.defaults)
+        if name == "it_kw_per_accelerator":
+            acc = acc.model_copy(update={"it_kw": acc.it_kw.model_copy(update={"value": acc.it_kw.value * 1.1})})
+        elif name == "unit_price_usd":
+            p = acc.unit_price_usd
+            acc = acc.model_copy(update={"unit_price_usd": p.model_copy(update={"value": p.value * 1.1})})
+        elif name == "bf16_dense_tflops":
+            acc = acc.model_copy(update={"bf16_dense_tflops": acc.bf16_dense_tflops * 1.1})
+        else:
+            defaults[name] = defaults[name].model_copy(update={"value": defaults[name].value * 1.1})
+        cat = base_cat.model_copy(update={"defaults": defaults,
+                                          "accelerators": {**base_cat.accelerators, acc_id: acc}})
+        monkeypatch.setattr(quote_module, "load_catalog", lambda: cat)
+        try:
+            return quote(acc_id, 1.0)
+        finally:
+            monkeypatch.setattr(quote_module, "load_catalog", load_catalog)
+
+    for name in base.inputs:
+        q = bumped(name)
+        moved = {ln.name for ln, b in zip(q.lines, base.lines, strict=True) if ln.value != pytest.approx(b.value, rel=1e-12)}
+        listed = {ln.name for ln in base.lines if name in ln.inputs}
+        assert moved == listed, name
