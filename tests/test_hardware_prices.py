@@ -91,7 +91,7 @@ def test_owned_plan_with_discounting_and_a_declining_price_by_hand():
         money={"discount_rate": rate},
         accelerators=[{"id": RUBIN, "price_decline_per_year": decline}],
         sites=[{"id": "s", "provider": "self", "max_power_mw": 1000, "pue": 1.2,
-                "electricity_usd_per_mwh": 50.0, "facility_capex_usd_per_mw": 10e6,
+                "electricity_usd_per_mwh": 50.0, "facility_capex_usd_per_it_mw": 12e6,
                 "construction_lead_time_quarters": 0, "accelerators": [RUBIN]}],
         finance={"it_life_years": 5, "facility_life_years": 20},
         demand={"inference": [inference(ef=10.0, util=0.5, start="2027Q4", allowed=[RUBIN])]},
@@ -100,7 +100,7 @@ def test_owned_plan_with_discounting_and_a_declining_price_by_hand():
     units = 10.0 / 0.5 / 4000e-6                       # 5,000 Vera Rubin GPUs
     unit_price = RUBIN_USD * (1 - decline) ** 1.25     # bought 2027Q4, 5 quarters after 2026Q3
     mw = units * 2.92 * 1.075 * 1.2 / 1000
-    it, facility = units * unit_price, mw * 10e6
+    it, facility = units * unit_price, mw / 1.2 * 12e6  # capex per IT MW = facility MW / PUE
     energy = mw * HOURS_PER_QUARTER * 50.0
     df_q4, df_end = 1.1 ** -0.75, 1.1 ** -1.0          # 2027Q4 and the horizon's end
     residual = (it * 19 / 20 + facility * 79 / 80) * df_end

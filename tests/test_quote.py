@@ -110,10 +110,10 @@ def test_rent_only_accelerator_is_refused():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"gw": 0.0}, "--gw must be positive"),
-    ({"gw": -1.0}, "--gw must be positive"),
-    ({"load_factor": 0.0}, "--load-factor must be in"),
-    ({"load_factor": 1.01}, "--load-factor must be in"),
+    ({"gw": 0.0}, r"--gw 0 is out of range; give a number in \(0, 1000\]"),
+    ({"gw": -1.0}, "--gw -1 is out of range"),
+    ({"load_factor": 0.0}, r"--load-factor 0 is out of range; give a number in \(0, 1\]"),
+    ({"load_factor": 1.01}, "--load-factor 1.01 is out of range"),
 ])
 def test_bad_quote_inputs_are_one_clear_error(kwargs, message):
     with pytest.raises(CatalogError, match=message):

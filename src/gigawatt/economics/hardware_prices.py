@@ -92,7 +92,7 @@ def scenario_curves(s: Scenario) -> dict[str, PriceCurve]:
             decline_per_year=(o.price_decline_per_year if o.price_decline_per_year is not None
                               else base.decline_per_year if base else default_decline),
         )
-    for deal in s.chip_deals:
+    for deal in (dl for dl in s.chip_deals if dl.status in s.policy.statuses_in_force):
         if deal.unit_price_usd is None:
             continue
         fixed = FixedPrice(parse_quarter(deal.start), parse_quarter(deal.end), deal.unit_price_usd)
