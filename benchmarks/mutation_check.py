@@ -112,7 +112,7 @@ def _annotation_nodes(tree: ast.AST) -> set[int]:
         if isinstance(node, ast.JoinedStr):
             ids |= {id(n) for n in ast.walk(node)}
         anns = []
-        if isinstance(node, ast.AnnAssign) or isinstance(node, ast.arg) and node.annotation is not None:
+        if isinstance(node, ast.AnnAssign) or (isinstance(node, ast.arg) and node.annotation is not None):
             anns.append(node.annotation)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
             anns.append(node.returns)
