@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,6 +50,20 @@ class Quote(BaseModel):
         return out
 
 
+def _in_range(
+    option: str, value: float | None, low: float, high: float, unit: str,
+    *, low_open: bool = False, high_open: bool = False,
+) -> None:
+    """Refuse a command-line number outside [low, high] (or an open end), naming the range."""
+    if value is None:
+        return
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise CatalogError(f"{option} {value:g} is out of range; give a number in {interval} ({unit})")
+
+
 def _given(value: float | None, default: Sourced, label: str) -> Sourced:
     if value is None:
         return default
@@ -90,10 +105,13 @@ def quote(
     Accelerators are charged at their installed price (economics.hardware_prices) for a unit
     bought in quarter `bought`; by default at the catalog's price, quoted for its `price_from`.
     """
-    if gw <= 0:
-        raise CatalogError("--gw must be positive")
-    if not 0 < load_factor <= 1:
-        raise CatalogError("--load-factor must be in (0, 1]")
+    _in_range("--gw", gw, 0, 1000, "GW of facility power", low_open=True)
+    _in_range("--load-factor", load_factor, 0, 1, "share of the year", low_open=True)
+    _in_range("--pue", pue, 1, 3, "facility power over IT power")
+    _in_range("--electricity", electricity_usd_per_mwh, 0, 10_000, "USD per MWh")
+    _in_range("--facility-usd-per-mw", facility_capex_usd_per_mw, 0, 1e9, "USD per MW of IT load")
+    _in_range("--discount-rate", discount_rate, 0, 1, "a yearly rate like 0.08", high_open=True)
+    _in_range("--life", it_life_years, 0, 50, "years", low_open=True)
     cat = load_catalog()
     acc = cat.accelerator(accelerator)
     if acc.it_kw is None or acc.unit_price_usd is None:
