@@ -169,6 +169,15 @@ def _colocation(kind: str) -> Callable[[PlanInputs], xr.DataArray]:
     return lambda p: -_host_bounds(p)[kind].fillna(0.0)
 
 
+def _colocation_window(kind: str) -> Callable[[PlanInputs], xr.DataArray]:
+    """constraints.define_colocation, whole window: a host delivers at most min(sum of bounds, work)."""
+    def whole(p: PlanInputs) -> xr.DataArray:
+        total = _host_bounds(p)[kind].sum("period")
+        work = p.training_work.sel(demand=p.run.rename("demand")).rename(demand="run")
+        return -xr.where(total < work, total, work).fillna(0.0)
+    return whole
+
+
 def _year_mask(p: PlanInputs) -> xr.DataArray:
     years = p.budget.indexes["year"]
     return (p.year == xr.DataArray(years, coords=[years])).astype(float)
@@ -195,6 +204,9 @@ COEFFICIENTS: list[tuple[str, str, str | None, Callable[[PlanInputs], xr.DataArr
     ("colocation_site", "host_site", None, _colocation("site")),
     ("colocation_offer", "host_offer", None, _colocation("offer")),
     ("colocation_contract", "host_contract", None, _colocation("contract")),
+    ("colocation_site_window", "host_site", None, _colocation_window("site")),
+    ("colocation_offer_window", "host_offer", None, _colocation_window("offer")),
+    ("colocation_contract_window", "host_contract", None, _colocation_window("contract")),
     ("training_completion", "missed", None, lambda p: p.training_work),
     ("budget", "alive", None, lambda p: _energy_per_unit(p) * _year_mask(p)),
     ("budget", "cloud_new", None, lambda p: _cloud_per_unit(p, _year_mask(p))),
