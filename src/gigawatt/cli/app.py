@@ -284,3 +284,8 @@ def _openb_nodes_beside(trace: Path) -> Path | None:
 
 def table_view(title: str, values: Mapping[str, object]) -> Table:
     return table(title, ["metric", "value"], [[k, f"{v:,.4g}" if isinstance(v, float) else v] for k, v in values.items()])
+
+
+from gigawatt.cli import service_cmd  # noqa: E402  (serve, worker, db, token)
+
+service_cmd.register(app)

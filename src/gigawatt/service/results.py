@@ -1,0 +1,92 @@
+"""Results as stored artifacts: a Plan or a SimResult in, bytes out, and back again.
+
+A plan is stored the way `Plan.save` writes it (Parquet tables + plan.json), so it loads
+losslessly; a simulation as summary.json plus its tables in Parquet.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from gigawatt.plan.result import Plan
+from gigawatt.sim.result import SimResult
+
+SIM_TABLES = ("timeline", "jobs", "gantt")
+
+
+def plan_artifacts(plan: Plan) -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = plan.save(Path(tmp) / "plan", "parquet")
+        return {f"plan/{p.name}": p.read_bytes() for p in sorted(out.iterdir())}
+
+
+def load_plan(artifacts: dict[str, bytes]) -> Plan:
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, data in artifacts.items():
+            if name.startswith("plan/"):
+                (Path(tmp) / name.removeprefix("plan/")).write_bytes(data)
+        return Plan.load(tmp)
+
+
+def sim_artifacts(result: SimResult, facts: dict[str, Any]) -> dict[str, bytes]:
+    summary = {**result.to_json(), "wall_seconds": result.wall_seconds, "facts": facts}
+    out = {"sim/summary.json": json.dumps(summary, default=_jsonable).encode()}
+    for name in SIM_TABLES:
+        buf = io.BytesIO()
+        getattr(result, name).to_parquet(buf, index=False)
+        out[f"sim/{name}.parquet"] = buf.getvalue()
+    return out
+
+
+def load_sim(artifacts: dict[str, bytes]) -> tuple[SimResult, dict[str, Any]]:
+    summary = json.loads(artifacts["sim/summary.json"])
+    fields = {f.name for f in dataclasses.fields(SimResult)}
+    values = {k: v for k, v in summary.items() if k in fields}
+    for name in SIM_TABLES:
+        values[name] = pd.read_parquet(io.BytesIO(artifacts[f"sim/{name}.parquet"]))
+    return SimResult(**values), summary.get("facts", {})
+
+
+def sim_summary(artifacts: dict[str, bytes]) -> dict[str, Any]:
+    return dict(json.loads(artifacts["sim/summary.json"]))
+
+
+def table_names(kind: str, artifacts: dict[str, bytes]) -> list[str]:
+    prefix = "plan/" if kind == "plan" else "sim/"
+    return sorted(n.removeprefix(prefix).removesuffix(".parquet") for n in artifacts
+                  if n.startswith(prefix) and n.endswith(".parquet"))
+
+
+def read_table(kind: str, artifacts: dict[str, bytes], name: str) -> pd.DataFrame:
+    prefix = "plan/" if kind == "plan" else "sim/"
+    return pd.read_parquet(io.BytesIO(artifacts[f"{prefix}{name}.parquet"]))
+
+
+def finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [finite(v) for v in value]
+    return value
+
+
+def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = json.loads(df.to_json(orient="records", date_format="iso"))
+    return rows
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)

@@ -1,0 +1,159 @@
+"""Runs: POST queues one and answers 202 with its id at once; workers execute it.
+
+Reads (one run, the list, the log) are single indexed queries, fast while plans execute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
+from sqlalchemy import select
+
+from gigawatt.service.auth import Editor, Viewer
+from gigawatt.service.errors import ApiError, not_found
+from gigawatt.service.routes import WRITE_ERRORS, store_of
+from gigawatt.service.routes.scenarios import find
+from gigawatt.service.schemas import (
+    LogLine,
+    RunIn,
+    RunKind,
+    RunLogOut,
+    RunOut,
+    RunPage,
+    RunStatus,
+    ScenarioRef,
+    SimulateRunIn,
+    Timings,
+    when,
+)
+from gigawatt.service.store import queue
+from gigawatt.service.store.models import Run, RunLog, Scenario
+
+router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=WRITE_ERRORS)
+RunId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="a run id")]
+
+
+def run_out(run: Run, scenario: Scenario) -> RunOut:
+    end = run.finished_at or (time.time() if run.status == queue.RUNNING else None)
+    timings = Timings(
+        queued_s=(run.started_at - run.created_at) if run.started_at else None,
+        running_s=(end - run.started_at) if run.started_at and end else None,
+    )
+    return RunOut(id=run.id, kind=run.kind, status=run.status, progress=run.progress,  # type: ignore[arg-type]
+                  phase=run.phase, scenario=ScenarioRef(name=scenario.name, version=scenario.version),
+                  options=run.options, attempts=run.attempts, error=run.error,
+                  cancel_requested=run.cancel_requested, gigawatt_version=run.gigawatt_version,
+                  created_at=when(run.created_at), started_at=when(run.started_at),  # type: ignore[arg-type]
+                  finished_at=when(run.finished_at), timings=timings)
+
+
+def _with_scenario(workspace_id: str) -> Any:  # a Select of (Run, Scenario)
+    return (select(Run, Scenario).join(Scenario, Scenario.id == Run.scenario_id)
+            .where(Run.workspace_id == workspace_id))
+
+
+def get_run(request: Request, workspace_id: str, run_id: str) -> tuple[Run, Scenario]:
+    with store_of(request).read() as session:
+        row = session.execute(_with_scenario(workspace_id).where(Run.id == run_id)).one_or_none()
+    if row is None:
+        raise not_found("run", run_id)
+    return row[0], row[1]
+
+
+def _check_options(body: Any) -> None:
+    if isinstance(body, SimulateRunIn) and body.policy is not None:
+        from gigawatt.sim.policies import POLICIES
+
+        if body.policy not in POLICIES:
+            raise ApiError(422, "invalid_request", f"unknown policy '{body.policy}'; choose one of "
+                           f"{', '.join(POLICIES)}")
+
+
+@router.post("", status_code=202, response_model=RunOut)
+def create(
+    request: Request, response: Response, who: Editor,
+    body: Annotated[RunIn, Body()],
+    idempotency_key: Annotated[str | None, Header(max_length=200, description=(
+        "retrying a POST with the same key returns the run the first one created"))] = None,
+) -> RunOut:
+    """Queue a plan or a simulation of a stored scenario; 202 with the run at once."""
+    _check_options(body)
+    scenario = find(request, who.workspace_id, body.scenario, body.version)
+    options = body.model_dump(exclude={"kind", "scenario", "version"})
+    request_sha = hashlib.sha256(f"{body.model_dump_json()}|{scenario.id}".encode()).hexdigest()
+    run, created = queue.enqueue(store_of(request), workspace_id=who.workspace_id, scenario_id=scenario.id,
+                                 kind=body.kind, options=options, request_sha256=request_sha,
+                                 idempotency_key=idempotency_key)
+    if not created:
+        response.headers["Idempotent-Replayed"] = "true"
+        run, scenario = get_run(request, who.workspace_id, run.id)
+    response.headers["Location"] = f"/api/v1/runs/{run.id}"
+    return run_out(run, scenario)
+
+
+def _cursor(run: Run) -> str:
+    return f"{run.created_at!r}_{run.id}"
+
+
+def _parse_cursor(cursor: str) -> tuple[float, str]:
+    created, _, run_id = cursor.partition("_")
+    try:
+        return float(created), run_id
+    except ValueError:
+        raise ApiError(422, "invalid_request", "cursor is not one this API gave; use next_cursor "
+                       "from the previous page") from None
+
+
+@router.get("", response_model=RunPage)
+def list_runs(
+    request: Request, who: Viewer,
+    status: RunStatus | None = None, kind: RunKind | None = None,
+    scenario: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=100, pattern=r"^[0-9.e+-]+_[0-9a-f]{0,32}$")] = None,
+) -> RunPage:
+    """Newest first, paged by keyset (stays fast with many runs)."""
+    query = _with_scenario(who.workspace_id)
+    if status:
+        query = query.where(Run.status == status)
+    if kind:
+        query = query.where(Run.kind == kind)
+    if scenario:
+        query = query.where(Scenario.name == scenario)
+    if cursor:
+        created, run_id = _parse_cursor(cursor)
+        query = query.where((Run.created_at < created) | ((Run.created_at == created) & (Run.id < run_id)))
+    query = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)
+    with store_of(request).read() as session:
+        rows = session.execute(query).all()
+    page = rows[:limit]
+    return RunPage(items=[run_out(r, s) for r, s in page],
+                   next_cursor=_cursor(page[-1][0]) if len(rows) > limit else None)
+
+
+@router.get("/{run_id}", response_model=RunOut)
+def read(run_id: RunId, request: Request, who: Viewer) -> RunOut:
+    return run_out(*get_run(request, who.workspace_id, run_id))
+
+
+@router.get("/{run_id}/log", response_model=RunLogOut)
+def run_log(run_id: RunId, request: Request, who: Viewer,
+            after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+            limit: Annotated[int, Query(ge=1, le=5000)] = 1000) -> RunLogOut:
+    get_run(request, who.workspace_id, run_id)
+    with store_of(request).read() as session:
+        rows = session.scalars(select(RunLog).where(RunLog.run_id == run_id, RunLog.id > after)
+                               .order_by(RunLog.id).limit(limit)).all()
+    lines = [LogLine(id=r.id, at=when(r.at), line=r.line) for r in rows]  # type: ignore[arg-type]
+    return RunLogOut(lines=lines, next_after=rows[-1].id if rows else after)
+
+
+@router.post("/{run_id}/cancel", status_code=202, response_model=RunOut)
+def cancel(run_id: RunId, request: Request, who: Editor) -> RunOut:
+    """A queued run is cancelled at once; a running one is stopped by its worker within a second."""
+    if queue.cancel(store_of(request), who.workspace_id, run_id) is None:
+        raise not_found("run", run_id)
+    return run_out(*get_run(request, who.workspace_id, run_id))
