@@ -101,3 +101,62 @@ def db_url(request, tmp_path) -> str:  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'service.db'}"
     return str(request.getfixturevalue("postgres_server").new_database())
+
+
+class Api:
+    """An app on a migrated database, a client, and tokens of each role in workspace 'acme'
+    plus an admin of workspace 'other'."""
+
+    def __init__(self, db_url: str) -> None:
+        from fastapi.testclient import TestClient
+
+        from gigawatt.service.app import create_app
+        from gigawatt.service.auth import create_token
+        from gigawatt.service.settings import Settings
+        from gigawatt.service.store import Store
+        from gigawatt.service.store.migrate import upgrade
+
+        self.settings = Settings(db_url=db_url, max_scenario_bytes=200_000, max_body_bytes=300_000)
+        self.store = Store(db_url)
+        upgrade(self.store)
+        self.client = TestClient(create_app(self.settings, self.store), raise_server_exceptions=False)
+        self.tokens = {role: create_token(self.store, "acme", role)[1] for role in ("viewer", "editor", "admin")}
+        self.tokens["other"] = create_token(self.store, "other", "admin")[1]
+
+    def headers(self, who: str = "editor") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+    def get(self, url: str, who: str = "editor", **kw):  # type: ignore[no-untyped-def]
+        return self.client.get(url, headers=self.headers(who), **kw)
+
+    def post(self, url: str, who: str = "editor", **kw):  # type: ignore[no-untyped-def]
+        headers = {**self.headers(who), **kw.pop("headers", {})}
+        return self.client.post(url, headers=headers, **kw)
+
+    def upload(self, name: str = "minimal", text: str | None = None):  # type: ignore[no-untyped-def]
+        return self.post("/api/v1/scenarios", json={"name": name, "yaml": text or minimal_yaml()})
+
+    def run(self, kind: str = "plan", scenario: str = "minimal", **options):  # type: ignore[no-untyped-def]
+        return self.post("/api/v1/runs", json={"kind": kind, "scenario": scenario, **options})
+
+    def work(self) -> int:
+        """Execute every queued run with a real worker (forked child per run); how many ran."""
+        from gigawatt.service.worker import Worker
+
+        worker = Worker(self.settings, name="test-worker")
+        done = 0
+        while worker.step():
+            done += 1
+        worker.store.dispose()
+        return done
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.dispose()
+
+
+@pytest.fixture
+def api(db_url: str):  # type: ignore[no-untyped-def]
+    a = Api(db_url)
+    yield a
+    a.close()
