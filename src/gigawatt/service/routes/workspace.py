@@ -19,7 +19,8 @@ def workspace(request: Request, who: Viewer) -> WorkspaceOut:
         ws = session.get_one(Workspace, who.workspace_id)
         scenarios = session.scalar(select(func.count(distinct(Scenario.name)))
                                    .where(Scenario.workspace_id == ws.id)) or 0
-        runs = dict(session.execute(select(Run.status, func.count()).where(Run.workspace_id == ws.id)
-                                    .group_by(Run.status)).tuples().all())
+        rows = session.execute(select(Run.status, func.count()).where(Run.workspace_id == ws.id)
+                               .group_by(Run.status)).all()
+    runs = {str(status): int(n) for status, n in rows}
     return WorkspaceOut(name=ws.name, role=who.role, created_at=when(ws.created_at),  # type: ignore[arg-type]
                         scenarios=scenarios, runs=runs)
