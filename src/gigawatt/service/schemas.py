@@ -84,7 +84,7 @@ class ScenarioPage(BaseModel):
 
 class _RunIn(Strict):
     scenario: Name = Field(description="scenario name in this workspace")
-    version: int | None = Field(None, ge=1, description="scenario version (default: the latest)")
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="scenario version (default: the latest)")
 
 
 class PlanRunIn(_RunIn):

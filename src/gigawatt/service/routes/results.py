@@ -80,8 +80,9 @@ def table(run_id: RunId, table: TableName, request: Request, who: Viewer,
     return TableOut(table=table, columns=[str(c) for c in df.columns], rows=results.records(df))
 
 
-@router.get("/{run_id}/report", response_class=HTMLResponse,
-            responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}})
+@router.get("/{run_id}/report", response_model=None,
+            responses={200: {"description": "the report page",
+                             "content": {"text/html": {"schema": {"type": "string"}}}}})
 def report(run_id: RunId, request: Request, who: Viewer) -> HTMLResponse:
     """The self-contained HTML report, built by the same code as `gigawatt plan --report`."""
     run, arts = finished_artifacts(request, who.workspace_id, run_id)
