@@ -11,13 +11,13 @@ import pytest
 
 pytest.importorskip("fastapi")
 
+from service_support import Api, minimal_yaml  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from gigawatt.cli.app import app as cli  # noqa: E402
 from gigawatt.errors import ScenarioError  # noqa: E402
 from gigawatt.plan import plan  # noqa: E402
 from gigawatt.scenario import load_scenario, parse_scenario  # noqa: E402
-from service_support import Api, minimal_yaml  # noqa: E402
 
 BAD_PUE = minimal_yaml().replace("pue: 1.15", "pue: 0.5")
 

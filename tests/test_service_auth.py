@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("fastapi")
 
+from service_support import Api  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from gigawatt.service.auth import create_token  # noqa: E402
-from service_support import Api  # noqa: E402
 
 # The least role each route needs. A route missing here fails the walk: new routes declare theirs.
 ROLES = {

@@ -16,7 +16,6 @@ pytest.importorskip("fastapi")
 
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.specs.openapi import checks as oas  # noqa: E402
-
 from service_support import Api  # noqa: E402
 
 CHECKS = [schemathesis.checks.not_a_server_error, oas.status_code_conformance,
