@@ -19,7 +19,7 @@ from gigawatt.service.routes import READ_ERRORS, store_of
 from gigawatt.service.routes.runs import RunId, get_run
 from gigawatt.service.schemas import ResultIndex, TableOut
 from gigawatt.service.store import queue
-from gigawatt.service.store.models import Artifact, Run
+from gigawatt.service.store.models import Artifact
 
 router = APIRouter(prefix="/api/v1/runs", tags=["results"],
                    responses={**READ_ERRORS, 409: {"model": READ_ERRORS[404]["model"],
@@ -33,9 +33,9 @@ class TableFormat(StrEnum):
     parquet = "parquet"
 
 
-def finished_artifacts(request: Request, workspace_id: str, run_id: str) -> tuple[Run, dict[str, bytes]]:
+def finished_artifacts(request: Request, workspace_id: str, run_id: str) -> tuple[Any, dict[str, bytes]]:
     """The run's artifacts, or 409 saying why there are none (yet)."""
-    run, _ = get_run(request, workspace_id, run_id)
+    run = get_run(request, workspace_id, run_id)
     if run.status != queue.SUCCEEDED:
         why = {
             queue.QUEUED: "is queued; results exist once it has succeeded",
