@@ -6,19 +6,14 @@ import numpy as np
 import xarray as xr
 from linopy import LinearExpression, Model
 
-from gigawatt.plan.expressions import (
-    Expressions,
-    contract_capacity_ef,
-    contract_cost,
-    incidence,
-    required_peak_ef,
-)
+from gigawatt.plan.expressions import Expressions, by_provider, incidence
 from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.pools import CoverGroups
 
 
 def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """Stocks equal their flows: alive = bought within life, online = built past lead time,
-    rented = active cloud terms, provider EF/s = what each provider holds."""
+    rented = active cloud terms."""
     if len(p.site):
         m.add_constraints(ex.alive_units - ex.vintage_sum("install", p.alive_matrix) == 0,
                           mask=p.install_mask, name="alive_balance")
@@ -28,14 +23,6 @@ def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
         lot_of_offer = incidence(p.lot_offer, xr.DataArray(p.offer, coords=[p.offer]))
         active = (ex.cloud_active_units * lot_of_offer).sum("lot")
         m.add_constraints(ex.offer_units - active == 0, mask=p.offer_available, name="rented_balance")
-    providers = xr.DataArray(p.providers, coords=[p.providers])
-    held: LinearExpression = 1 * ex.provider_capacity_ef
-    if len(p.site):
-        held = held - (ex.alive_units * p.acc_peak_ef * incidence(p.site_provider, providers)).sum(["site", "acc"])
-    if len(p.offer):
-        offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
-        held = held - (ex.offer_units * offer_peak * incidence(p.offer_provider, providers)).sum("offer")
-    m.add_constraints(held == contract_capacity_ef(p), name="provider_balance")
 
 
 def define_site_build_limit(m: Model, p: PlanInputs) -> None:
@@ -73,15 +60,29 @@ def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
                       name="cloud_availability")
 
 
-def define_demand_balance(m: Model, p: PlanInputs) -> None:
-    """Served plus unmet compute equals each demand, every period it is active."""
-    served = (
+def served_ef(m: Model) -> LinearExpression:
+    """Effective EF/s each demand gets per period, from all pools."""
+    return (
         m.variables["serve_site"].sum(["site", "acc"])
         + m.variables["serve_offer"].sum("offer")
         + m.variables["serve_contract"].sum("contract")
-        + m.variables["unmet"]
     )
-    m.add_constraints(served == p.demand_ef, mask=p.demand_ef > 0, name="demand_balance")
+
+
+def define_demand_balance(m: Model, p: PlanInputs) -> None:
+    """Served plus unmet compute equals each inference demand, every period it is active."""
+    inference = (p.demand_ef > 0) & ~p.is_training
+    m.add_constraints(served_ef(m) + m.variables["unmet"] == p.demand_ef, mask=inference, name="demand_balance")
+
+
+def define_training_completion(m: Model, p: PlanInputs) -> None:
+    """A training run gets its whole compute within its window (at any pace), unless missed."""
+    runs = p.is_training & (p.training_work > 0)
+    if not bool(runs.any()):
+        return
+    work = served_ef(m).sum("period")   # EF/s x quarters
+    m.add_constraints(work + p.training_work * m.variables["missed"] >= p.training_work, mask=runs,
+                      name="training_completion")
 
 
 def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -97,7 +98,7 @@ def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.contract):
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
         contract_use = (m.variables["serve_contract"] / mfu).sum("demand")
-        m.add_constraints(contract_use <= p.contract_units * contract_peak, mask=p.contract_units > 0,
+        m.add_constraints(contract_use <= ex.contract_units * contract_peak, mask=p.contract_units > 0,
                           name="contract_capacity")
 
 
@@ -125,24 +126,29 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
         m.add_constraints(sum(hosts[1:], hosts[0]) <= 1, name="one_host")
     k = p.run_min_units
     if bool((k > 0).any()):
-        compat = p.compat.sel(demand=p.run.rename("demand")).rename(demand="run")
+        compat = p.serves_site.sel(demand=p.run.rename("demand")).rename(demand="run")
         site_units = (ex.alive_units * compat).sum("acc")
         m.add_constraints(site_units >= k * m.variables["host_site"], mask=window & (k > 0),
                           name="min_cluster_site")
         if len(p.offer):
             m.add_constraints(ex.offer_units >= k * m.variables["host_offer"], mask=window & (k > 0),
                               name="min_cluster_offer")
+        if len(p.contract):
+            m.add_constraints(ex.contract_units >= k * m.variables["host_contract"], mask=window & (k > 0),
+                              name="min_cluster_contract")
 
 
 def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
-    """Tightest big-M for serve <= M x host: the run's demand, or all a location could ever
-    deliver to it that period if less. Tight Ms make the relaxation respect co-location."""
+    """Tightest big-M for serve <= M x host: the run's whole work (it may all run in one quarter),
+    or all a location could ever deliver to it that period if less. Tight Ms make the relaxation
+    respect co-location."""
     runs = p.run.rename("demand")
-    demand = p.demand_ef.sel(demand=runs).rename(demand="run")
+    window = p.demand_ef.sel(demand=runs).rename(demand="run") > 0
+    demand = (p.training_work.sel(demand=runs).rename(demand="run") * window).where(window, 0.0)
     mfu = p.demand_mfu.sel(demand=runs).rename(demand="run")
-    compat = p.compat.sel(demand=runs).rename(demand="run")
+    serves = p.serves_site.sel(demand=runs).rename(demand="run")
     site_units = p.site_energised_mw * p.site_units_per_mw
-    site_peak = (site_units * p.acc_peak_ef).where(p.install_mask & compat & (p.acc_kw_all_in_per_pue > 0), 0.0)
+    site_peak = (site_units * p.acc_peak_ef).where(p.install_mask & serves & (p.acc_kw_all_in_per_pue > 0), 0.0)
     # the best accelerator a site could hold (zero where there is none: an empty max has no value)
     site_best = site_peak.max("acc") if len(p.acc) else site_peak.sum("acc")
     offer_peak = p.offer_cap * p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
@@ -154,24 +160,56 @@ def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
     }
 
 
-def define_concentration_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
-    """No provider holds more than the allowed share of total capacity."""
+def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: CoverGroups) -> None:
+    """served_peak = peak EF/s each provider's pools serve; usable_ef = capacity each provider
+    holds that a cover group's demands can use (accelerator, region, co-location)."""
+    providers = xr.DataArray(p.providers, coords=[p.providers])
+    mfu = p.demand_mfu
+    pools: tuple[tuple[str, xr.DataArray, list[str]], ...] = (("serve_site", p.site_provider, ["acc"]), ("serve_offer", p.offer_provider, []),
+             ("serve_contract", p.contract_provider, []))
+    if "served_peak" in m.variables:
+        total: LinearExpression = 1 * m.variables["served_peak"]
+        for name, owner, extra in pools:
+            if len(owner):
+                peak = (m.variables[name] / mfu).sum(["demand", *extra])
+                total = total - by_provider(peak, owner, providers)
+        m.add_constraints(total == 0, name="served_balance")
+    if "usable_ef" in m.variables:
+        usable: LinearExpression = 1 * m.variables["usable_ef"]
+        offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
+        contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
+        if len(p.site):
+            site_cap = (ex.alive_units * p.acc_peak_ef * groups.site.astype(float)).sum("acc")
+            usable = usable - by_provider(site_cap, p.site_provider, providers)
+        if len(p.offer):
+            offer_cap = ex.offer_units * offer_peak * groups.offer.astype(float)
+            usable = usable - by_provider(offer_cap, p.offer_provider, providers)
+        if len(p.contract):
+            contract_cap = ex.contract_units * contract_peak * groups.contract.astype(float)
+            usable = usable - by_provider(contract_cap, p.contract_provider, providers)
+        m.add_constraints(usable == 0, name="usable_balance")
+
+
+def define_concentration_limits(m: Model, p: PlanInputs) -> None:
+    """No provider carries more than the allowed share of the compute served in a period."""
     share = p.scenario.policy.max_provider_share
     if share >= 1:
         return
-    cap = ex.provider_capacity_ef
-    m.add_constraints(cap - share * cap.sum("provider") - m.variables["concentration_over"] <= 0,
+    served = m.variables["served_peak"]
+    m.add_constraints(served - share * served.sum("provider") - m.variables["concentration_over"] <= 0,
                       name="concentration")
 
 
-def define_n_minus_1_security(m: Model, p: PlanInputs, ex: Expressions) -> None:
-    """Without any one provider, the rest still hold alpha of each period's needed peak compute."""
+def define_n_minus_1_security(m: Model, p: PlanInputs, groups: CoverGroups) -> None:
+    """Without any one provider, the others still hold alpha of each group's need in capacity
+    the group's demands can use."""
     alpha = p.scenario.policy.n_minus_1_alpha
-    if alpha <= 0:
+    if alpha <= 0 or "usable_ef" not in m.variables:
         return
-    cap = ex.provider_capacity_ef
-    need = (alpha * required_peak_ef(p)).broadcast_like(xr.DataArray(p.providers, coords=[p.providers]))
-    m.add_constraints(cap.sum("provider") - cap + m.variables["security_short"] >= need, name="n_minus_1")
+    usable = m.variables["usable_ef"]
+    need = alpha * groups.need_peak_ef(p)
+    without = usable.sum("provider") - usable
+    m.add_constraints(without + m.variables["security_short"] >= need, mask=need > 0, name="n_minus_1")
 
 
 def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -180,7 +218,6 @@ def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if not bool(limited.any()):
         return
     year_of = xr.DataArray(p.year.values, coords=[p.period], name="year")
-    spend = ex.variable_spend.groupby(year_of).sum()
-    fixed = contract_cost(p).groupby(year_of).sum()
-    rhs = (p.budget - fixed).where(limited, 0)
+    spend = ex.spend.groupby(year_of).sum()
+    rhs = p.budget.where(limited, 0)
     m.add_constraints(spend - m.variables["budget_over"] <= rhs, mask=limited, name="budget")

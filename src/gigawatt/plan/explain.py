@@ -12,6 +12,7 @@ from linopy import Model
 
 from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter, quarter_label
 from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.pools import host_eligibility, usable_pools
 
 DUAL_TOL = 1e-6
 MAX_LIMITS_SHOWN = 5   # per short demand, the costliest binding limits (highest dual)
@@ -54,7 +55,7 @@ Sentence = Callable[[str, PlanInputs], str]
 FAMILIES: dict[str, tuple[str | None, Sentence]] = {
     "site_max_power": ("site", lambda e, p: f"site power cap binds at {e} ({float(p.site_max_mw.sel(site=e)):,.0f} MW)"),
     "grid_power": ("site", lambda e, p: f"grid energisation binds at {e}"),
-    "facility_power": ("site", lambda e, p: f"facility construction (lead time) binds at {e}"),
+    "facility_power": ("site", lambda e, p: _facility_sentence(e, p)),
     "chip_supply": ("acc", lambda e, p: f"chip supply of {e} binds (deals: {', '.join(p.supply_deals.get(e, []))})"),
     "cloud_availability": ("offer", lambda e, p: f"availability of cloud offer {e} binds"),
     "concentration": ("provider", lambda e, p: f"provider share cap ({p.scenario.policy.max_provider_share:.0%}) binds for {e}"),
@@ -63,6 +64,13 @@ FAMILIES: dict[str, tuple[str | None, Sentence]] = {
     "min_cluster_site": ("site", lambda e, p: f"minimum co-located cluster size binds at {e}"),
     "contract_capacity": ("contract", lambda e, p: f"contracted capacity of {e} is fully used"),
 }
+
+
+def _facility_sentence(site: str, p: PlanInputs) -> str:
+    lead = int(p.site_lead_quarters.sel(site=site))
+    if lead > 0:
+        return f"facility construction binds at {site} (MW online only {lead} quarters after they are started)"
+    return f"facility power binds at {site} (more MW would have to be built)"
 
 
 def binding_constraints(m: Model, p: PlanInputs) -> list[dict[str, object]]:
@@ -84,76 +92,149 @@ def binding_constraints(m: Model, p: PlanInputs) -> list[dict[str, object]]:
 
 
 def _usable_pools(p: PlanInputs, demand: str) -> dict[str, list[str]]:
-    """Accelerators, sites, offers and contracts that suit a demand, and the accelerators they hold."""
-    compat = p.compat.sel(demand=demand)
-    accs = [str(a) for a in p.acc.values if bool(compat.sel(acc=a))]
-    sites = [str(s) for s in p.site.values if bool((p.install_mask.sel(site=s).any("period") & compat).any())]
-    offers = [str(o) for o in p.offer.values if str(p.offer_acc.sel(offer=o).item()) in accs]
-    contracts = [str(c) for c in p.contract.values if str(p.contract_acc.sel(contract=c).item()) in accs]
-    pooled = sorted({str(a) for s in sites for a in p.acc.values if bool(p.install_mask.sel(site=s, acc=a).any())}
+    """Accelerators, sites, offers and contracts that may serve a demand, and the accelerators they hold."""
+    pools = usable_pools(p)
+    accs = [str(a) for a in p.acc.values if bool(p.compat.sel(demand=demand, acc=a))]
+    site_mask = pools["site"].sel(demand=demand)
+    sites = [str(x) for x in p.site.values if bool(site_mask.sel(site=x).any())]
+    offers = [str(o) for o in p.offer.values if bool(pools["offer"].sel(demand=demand, offer=o))]
+    contracts = [str(c) for c in p.contract.values if bool(pools["contract"].sel(demand=demand, contract=c))]
+    pooled = sorted({str(a) for x in sites for a in p.acc.values if bool(site_mask.sel(site=x, acc=a))}
                     | {str(p.offer_acc.sel(offer=o).item()) for o in offers}
                     | {str(p.contract_acc.sel(contract=c).item()) for c in contracts})
     return {"acc": accs, "site": sites, "offer": offers, "contract": contracts, "pooled": pooled}
 
 
-def explain_shortfalls(
-    p: PlanInputs, unmet: pd.DataFrame, binding: list[dict[str, object]], hosts: pd.DataFrame
-) -> list[str]:
-    """One sentence per short demand: how short, when, and which limits stand in the way."""
-    if unmet.empty:
-        return []
+def _limits_for(p: PlanInputs, pools: dict[str, list[str]], periods: set[str],
+                by_family: dict[tuple[str, str], set[str]], weight: dict[tuple[str, str], float]) -> list[str]:
+    """Binding limits that stand in the way of a demand's pools in its periods, costliest first."""
+    limits: list[tuple[float, str]] = []
+    for (family, entity), when in by_family.items():
+        hit = when & periods if when else periods
+        relevant = (
+            (family in ("site_max_power", "grid_power", "facility_power", "min_cluster_site") and entity in pools["site"])
+            or (family == "chip_supply" and entity in pools["acc"])
+            or (family == "cloud_availability" and entity in pools["offer"])
+            or (family == "contract_capacity" and entity in pools["contract"])
+            or (family == "budget" and any(str(parse_quarter(q) // 4) == entity for q in periods))
+            or family in ("concentration", "n_minus_1")
+        )
+        if relevant and (hit or family in ("site_max_power", "budget")):
+            text = FAMILIES[family][1](entity, p)
+            if family != "site_max_power":
+                text += f" ({period_ranges(list(hit)) or 'all periods'})"
+            limits.append((weight[(family, entity)], text))
+    limits.sort(key=lambda wt: -wt[0])
+    out = [t for _, t in limits[:MAX_LIMITS_SHOWN]]
+    if len(limits) > MAX_LIMITS_SHOWN:
+        out.append(f"and {len(limits) - MAX_LIMITS_SHOWN} more binding limits (see the binding list)")
+    return out
+
+
+def _structural_reasons(p: PlanInputs, demand: str, pools: dict[str, list[str]]) -> list[str]:
+    reasons = []
+    allowed = {r.id: r for r in p.scenario.demand.training} | {r.id: r for r in p.scenario.demand.inference}
+    spec = allowed[demand]
+    for acc in sorted(set(spec.allowed_accelerators) - set(pools["pooled"])):
+        reasons.append(f"no site, offer or contract for accelerator {acc}" + (
+            f" in regions {', '.join(spec.regions)}" if spec.regions else ""))
+    if not any(pools[k] for k in ("site", "offer", "contract")):
+        where = f" in regions {', '.join(spec.regions)}" if spec.regions else ""
+        reasons.append(f"nothing in the scenario can serve it{where}")
+    return reasons
+
+
+def _binding_index(binding: list[dict[str, object]]) -> tuple[dict[tuple[str, str], set[str]], dict[tuple[str, str], float]]:
     by_family: dict[tuple[str, str], set[str]] = defaultdict(set)
     weight: dict[tuple[str, str], float] = {}
     for b in binding:
         key = (str(b["family"]), str(b["entity"]))
         by_family[key] |= {str(x) for x in b["periods"]}  # type: ignore[attr-defined]
         weight[key] = float(b["max_dual"])  # type: ignore[arg-type]
-    allowed = {r.id: set(r.allowed_accelerators) for r in p.scenario.demand.training}
-    allowed |= {r.id: set(r.allowed_accelerators) for r in p.scenario.demand.inference}
+    return by_family, weight
+
+
+def explain_shortfalls(
+    p: PlanInputs, unmet: pd.DataFrame, binding: list[dict[str, object]], hosts: pd.DataFrame
+) -> list[str]:
+    """One sentence per short inference demand: how short, when, and which limits stand in the way."""
+    if unmet.empty:
+        return []
+    by_family, weight = _binding_index(binding)
     lines = []
     for demand, rows in unmet.groupby("demand"):
         demand = str(demand)
         periods = set(rows["period"].astype(str))
         worst = rows.loc[rows["exaflops_short"].idxmax()]
         pools = _usable_pools(p, demand)
-        reasons: list[str] = []                     # structural: always shown first
-        limits: list[tuple[float, str]] = []        # binding limits, costliest first
-        for acc in sorted(allowed.get(demand, set()) - set(pools["pooled"])):
-            reasons.append(f"no site, offer or contract for accelerator {acc}")
-        if not any(pools[k] for k in ("site", "offer", "contract")):
-            reasons.append("nothing in the scenario can serve it")
-        for (family, entity), when in by_family.items():
-            hit = when & periods if when else periods
-            relevant = (
-                (family in ("site_max_power", "grid_power", "facility_power", "min_cluster_site") and entity in pools["site"])
-                or (family == "chip_supply" and entity in pools["acc"])
-                or (family == "cloud_availability" and entity in pools["offer"])
-                or (family == "contract_capacity" and entity in pools["contract"])
-                or (family == "budget" and any(str(parse_quarter(q) // 4) == entity for q in periods))
-                or family in ("concentration", "n_minus_1")
-            )
-            if relevant and (hit or family in ("site_max_power", "budget")):
-                text = FAMILIES[family][1](entity, p)
-                if family != "site_max_power":
-                    text += f" ({period_ranges(list(hit)) or 'all periods'})"
-                limits.append((weight[(family, entity)], text))
-        if demand in set(p.run.values) and not hosts[hosts["run"] == demand].shape[0]:
-            k = float(p.run_min_units.sel(run=demand))
-            reasons.append(f"no single site, offer or contract can host it co-located (needs {k:,.0f} accelerators in one place)")
-        limits.sort(key=lambda wt: -wt[0])
-        reasons += [t for _, t in limits[:MAX_LIMITS_SHOWN]]
-        if len(limits) > MAX_LIMITS_SHOWN:
-            reasons.append(f"and {len(limits) - MAX_LIMITS_SHOWN} more binding limits (see the binding list)")
+        reasons = _structural_reasons(p, demand, pools) + _limits_for(p, pools, periods, by_family, weight)
         if not reasons:
             price = float(p.demand_penalty.sel(demand=demand)) / (HOURS_PER_QUARTER / 24)
             reasons.append(f"serving it costs more than the unmet penalty (${price:,.0f} per EF/s-day); raise "
                            "policy.unmet_penalty_usd_per_exaflop_day to force it")
-        size = f"{worst['mw_short']:,.0f} MW (" if np.isfinite(worst["mw_short"]) else "("
+        size = f"{worst['mw_short']:,.0f} MW, " if np.isfinite(worst["mw_short"]) else ""
         lines.append(
             f"demand {demand} in {period_ranges(list(periods))} short by up to {size}"
-            f"{worst['exaflops_short']:,.2f} EF/s effective, {worst['share_short']:.0%} of it in {worst['period']}): "
+            f"{worst['exaflops_short']:,.2f} EF/s effective ({worst['share_short']:.0%} of it in {worst['period']}): "
             + "; ".join(dict.fromkeys(reasons))
         )
+    return lines
+
+
+def best_host_work(p: PlanInputs, run: str) -> tuple[str | None, float]:
+    """The eligible location that could deliver most of a co-located run's work in its window,
+    and that work (effective EF/s-quarters), from its static size alone."""
+    from gigawatt.plan.constraints import host_serve_bounds
+
+    bounds = host_serve_bounds(p)
+    eligible = host_eligibility(p)
+    best: tuple[str | None, float] = (None, 0.0)
+    for kind, bound in bounds.items():
+        if bound.size == 0:
+            continue
+        per_location = bound.sel(run=run).where(eligible[kind].sel(run=run), 0.0).sum("period")
+        for location, value in per_location.to_series().items():
+            if float(value) > best[1]:
+                best = (str(location), float(value))
+    return best
+
+
+def explain_missed_runs(p: PlanInputs, training: pd.DataFrame, binding: list[dict[str, object]],
+                        hosts: pd.DataFrame) -> list[str]:
+    """One sentence per training run the plan does not complete in its window, and why."""
+    if training.empty:
+        return []
+    by_family, weight = _binding_index(binding)
+    lines = []
+    for row in training[~training["completes"].astype(bool)].itertuples():
+        run = str(row.run)
+        window = p.demand_ef.sel(demand=run) > 0
+        periods = {str(t) for t in p.period[window.values]}
+        pools = _usable_pools(p, run)
+        reasons = _structural_reasons(p, run, pools)
+        if run in set(p.run.values):
+            k = float(p.run_min_units.sel(run=run))
+            location, most = best_host_work(p, run)
+            need = float(p.training_work.sel(demand=run))
+            if location is None:
+                reasons.append(f"no single site, offer or contract can host it co-located (needs {k:,.0f} "
+                               "accelerators in one place)")
+            elif most < need * (1 - 1e-9):
+                reasons.append(f"no single location can deliver its compute in its window: the largest, "
+                               f"{location}, could deliver at most {most / need:.0%} of it")
+            chosen = hosts[hosts["run"] == run]
+            if len(chosen):
+                host = str(chosen["location"].iloc[0])
+                pools = {key: [x for x in vals if x == host] if key in ("site", "offer", "contract") else vals
+                         for key, vals in pools.items()}
+        if not reasons:             # a run no location can hold is not held back by a price
+            reasons += _limits_for(p, pools, periods, by_family, weight)
+        if not reasons:
+            price = float(p.training_miss_penalty.sel(demand=run))
+            reasons.append(f"completing it costs more than missing it (${price / 1e9:,.2f}B); raise "
+                           f"demand.training[{run}].miss_penalty_usd to force it")
+        lines.append(f"training run {run} ({row.start}-{row.end}, {row.required_exaflop * 1e18:.2g} FLOP) is not "
+                     f"completed in its window: " + "; ".join(dict.fromkeys(reasons)))
     return lines
 
 

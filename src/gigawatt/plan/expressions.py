@@ -13,6 +13,7 @@ from linopy import LinearExpression, Model, Variable
 
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.pools import CoverGroups
 
 
 def incidence(owner: xr.DataArray, index: xr.DataArray) -> xr.DataArray:
@@ -20,26 +21,22 @@ def incidence(owner: xr.DataArray, index: xr.DataArray) -> xr.DataArray:
     return (owner == index).astype(float)
 
 
-def contract_capacity_ef(p: PlanInputs) -> xr.DataArray:
-    """Peak EF/s held through signed contracts, per provider and period."""
-    peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
-    providers = xr.DataArray(p.providers, coords=[p.providers])
-    return (p.contract_units * peak * incidence(p.contract_provider, providers)).sum("contract")
-
-
 def required_peak_ef(p: PlanInputs) -> xr.DataArray:
     """Peak EF/s needed to serve all demand at its MFU, per period."""
     return (p.demand_ef / p.demand_mfu).sum("demand")
 
 
-def contract_cost(p: PlanInputs) -> xr.DataArray:
-    return p.contract_payment.sum("contract")
+def by_provider(expr: LinearExpression, owner: xr.DataArray, providers: xr.DataArray) -> LinearExpression:
+    """Sum an expression over the pools each provider owns; providers owning none get 0, not a gap."""
+    grouped = expr.groupby(owner.rename("provider")).sum()
+    return grouped.reindex(provider=providers.values).fillna(0)
 
 
 class Expressions:
-    def __init__(self, m: Model, p: PlanInputs) -> None:
+    def __init__(self, m: Model, p: PlanInputs, groups: CoverGroups) -> None:
         self.m = m
         self.p = p
+        self.groups = groups
 
     def vintage_sum(self, name: str, matrix: xr.DataArray) -> LinearExpression:
         """Sum a per-period decision over the vintages that still count in each period."""
@@ -61,9 +58,9 @@ class Expressions:
         return self.m.variables["rented"]
 
     @property
-    def provider_capacity_ef(self) -> Variable:
-        """Peak EF/s each provider holds per period: owned sites, rentals and contracts."""
-        return self.m.variables["provider_ef"]
+    def contract_units(self) -> Variable:
+        """Contracted accelerators taken per contract and period."""
+        return self.m.variables["contract_take"]
 
     @cached_property
     def facility_draw_mw(self) -> LinearExpression:
@@ -95,5 +92,13 @@ class Expressions:
         return (self.cloud_active_units * self.p.lot_price_hour * HOURS_PER_QUARTER).sum("lot")
 
     @cached_property
-    def variable_spend(self) -> LinearExpression:
-        return self.facility_capex + self.it_capex + self.energy_cost + self.cloud_cost
+    def contract_cost(self) -> LinearExpression:
+        """Payments for contracted capacity taken (all of it under take-or-pay)."""
+        p = self.p
+        per_unit = (p.contract_payment / p.contract_units).where(p.contract_units > 0, 0.0)
+        return (self.contract_units * per_unit).sum("contract")
+
+    @cached_property
+    def spend(self) -> LinearExpression:
+        """Everything the plan pays per period, undiscounted: the budget's and the NPV's terms."""
+        return self.facility_capex + self.it_capex + self.energy_cost + self.cloud_cost + self.contract_cost

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 import numpy as np
 import pandas as pd
 import xarray as xr
 from linopy import Model
 
-from gigawatt.periods import HOURS_PER_QUARTER
-from gigawatt.plan.expressions import (
-    Expressions,
-    contract_cost,
-    required_peak_ef,
-)
+from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER
+from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.pools import POOL_KINDS
 
-TOL = 1e-12  # drop only solver zeros: small real values must still add up in the tables
+TOL = 1e-9  # below this a solver value is noise (HiGHS's feasibility tolerance is 1e-7)
 
 
 def _tidy(da: xr.DataArray, name: str, keep_zero: bool = False) -> pd.DataFrame:
@@ -24,6 +24,7 @@ def _tidy(da: xr.DataArray, name: str, keep_zero: bool = False) -> pd.DataFrame:
     df = df[df[name].notna()]
     if not keep_zero:
         df = df[df[name].abs() > TOL]
+    df[name] = df[name].where(df[name].abs() > TOL, 0.0)   # no -1e-10 or -0.0 in a table
     return df.reset_index(drop=True)
 
 
@@ -46,7 +47,7 @@ def capacity_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
         df["kind"] = "cloud"
         frames.append(df.rename(columns={"offer": "location"}))
     if len(p.contract):
-        df = _tidy(p.contract_units, "accelerators")
+        df = _tidy(ex.contract_units.solution, "accelerators")
         df["provider"] = df["contract"].map(p.contract_provider.to_series())
         df["accelerator"] = df["contract"].map(p.contract_acc.to_series())
         df["kind"] = "contract"
@@ -69,7 +70,7 @@ def spend_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
         "it_capex_usd": ex.it_capex.solution,
         "energy_usd": ex.energy_cost.solution,
         "cloud_usd": ex.cloud_cost.solution,
-        "contracts_usd": contract_cost(p),
+        "contracts_usd": ex.contract_cost.solution,
     }
     df = pd.DataFrame({k: v.reindex(period=p.period).fillna(0).values for k, v in parts.items()},
                       index=pd.Index(p.period, name="period"))
@@ -124,19 +125,77 @@ def shadow_price_table(p: PlanInputs, m: Model) -> pd.DataFrame:
     return df
 
 
+def pool_capacity_ef(p: PlanInputs, ex: Expressions) -> dict[str, xr.DataArray]:
+    """Peak EF/s each pool holds per period, from the solution."""
+    out = {}
+    if len(p.site):
+        out["site"] = (ex.alive_units.solution * p.acc_peak_ef).fillna(0.0)
+    if len(p.offer):
+        out["offer"] = (ex.offer_units.solution * p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")).fillna(0.0)
+    if len(p.contract):
+        peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
+        out["contract"] = (ex.contract_units.solution * peak).fillna(0.0)
+    return out
+
+
+def _by_provider(values: xr.DataArray, owner: xr.DataArray, dim: str, p: PlanInputs) -> xr.DataArray:
+    summed = values.groupby(owner.rename("provider")).sum(dim)
+    return summed.reindex(provider=p.providers, fill_value=0.0)
+
+
 def security_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
-    """N-1 margin: share of needed peak compute left if each provider is lost."""
-    cap = ex.provider_capacity_ef.solution
-    total = cap.sum("provider")
-    need = required_peak_ef(p)
-    without = total - cap
-    ratio = (without / need).where(need > 0)
-    df = without.rename("capacity_without_exaflops").to_dataframe().reset_index()
-    df["provider_exaflops"] = cap.to_dataframe(name="x").reset_index()["x"]
-    df["required_exaflops"] = df["period"].map(need.to_series())
-    df["cover_without_provider"] = ratio.to_dataframe(name="x").reset_index()["x"]
+    """N-1 margin per cover group: the share of the group's need left if each provider is lost,
+    counting only capacity the group's demands can use. Labels are joined, never positions."""
+    cols = ["group", "demands", "period", "provider", "provider_exaflops", "usable_exaflops",
+            "usable_without_exaflops", "required_exaflops", "cover_without_provider", "alpha"]
+    groups = ex.groups
+    caps = pool_capacity_ef(p, ex)
+    if not len(groups.group) or not caps:
+        return pd.DataFrame(columns=cols)
+    owners = {"site": p.site_provider, "offer": p.offer_provider, "contract": p.contract_provider}
+    held = reduce(operator.add, [_by_provider(cap.sum("acc") if kind == "site" else cap, owners[kind], kind, p)
+                                 for kind, cap in caps.items()])
+    usable = reduce(operator.add, [_by_provider((cap * getattr(groups, kind)).sum("acc") if kind == "site"
+                                                else cap * getattr(groups, kind), owners[kind], kind, p)
+                                   for kind, cap in caps.items()])
+    need = groups.need_peak_ef(p)
+    data = xr.Dataset({
+        "provider_exaflops": held, "usable_exaflops": usable,
+        "usable_without_exaflops": usable.sum("provider") - usable, "required_exaflops": need,
+    })
+    df = data.to_dataframe().reset_index()
+    df = df[(df["provider_exaflops"] > TOL) & (df["required_exaflops"] > TOL)].copy()
+    df["cover_without_provider"] = df["usable_without_exaflops"] / df["required_exaflops"]
+    df["demands"] = df["group"].map(groups.label)
     df["alpha"] = p.scenario.policy.n_minus_1_alpha
-    return df[df["provider_exaflops"] > TOL].reset_index(drop=True)
+    return df.reindex(columns=cols).sort_values(["group", "provider", "period"]).reset_index(drop=True)
+
+
+def served_by_demand(p: PlanInputs, m: Model) -> xr.DataArray:
+    """demand x period: effective EF/s served from all pools, from the solution."""
+    served = xr.zeros_like(p.demand_ef)
+    for pool in POOL_KINDS:
+        sol = m.variables[f"serve_{pool}"].solution
+        if sol.size:
+            served = served + sol.fillna(0.0).sum([d for d in sol.dims if d not in ("demand", "period")])
+    return served
+
+
+def training_table(p: PlanInputs, m: Model) -> pd.DataFrame:
+    """Each training run: the work it needs, what the plan delivers in its window, and when it ends."""
+    cols = ["run", "start", "end", "required_exaflop", "delivered_exaflop", "completes", "completion_period"]
+    rows = []
+    done = served_by_demand(p, m).cumsum("period") * SECONDS_PER_QUARTER   # exaFLOP by the end of each quarter
+    for r in p.scenario.demand.training:
+        need = float(p.training_work.sel(demand=r.id)) * SECONDS_PER_QUARTER
+        so_far = done.sel(demand=r.id)
+        finished = [str(t) for t, v in zip(p.period, so_far.values, strict=True) if v >= need * (1 - 1e-6)]
+        completes = need > 0 and bool(finished)
+        total = float(so_far.isel(period=-1))
+        rows.append({"run": r.id, "start": r.start, "end": r.end, "required_exaflop": need,
+                     "delivered_exaflop": total if total > TOL else 0.0, "completes": completes,
+                     "completion_period": finished[0] if completes else None})
+    return pd.DataFrame(rows, columns=cols)
 
 
 def decision_tables(p: PlanInputs, m: Model) -> dict[str, pd.DataFrame]:
@@ -147,8 +206,8 @@ def decision_tables(p: PlanInputs, m: Model) -> dict[str, pd.DataFrame]:
         purchases["usd"] = [r.units * price[(r.acc, r.period)] for r in purchases.itertuples()]
     rentals = _tidy(m.variables["cloud_new"].solution, "units_started") if len(p.lot) else pd.DataFrame()
     serve = []
-    for name, pool in (("serve_site", "site"), ("serve_offer", "offer"), ("serve_contract", "contract")):
-        df = _tidy(m.variables[name].solution, "exaflops")
+    for pool in POOL_KINDS:
+        df = _tidy(m.variables[f"serve_{pool}"].solution, "exaflops")
         if not df.empty:
             df["pool"] = df[pool] + (("/" + df["acc"]) if "acc" in df else "")
             serve.append(df[["demand", "pool", "period", "exaflops"]])

@@ -1,7 +1,13 @@
-"""The objective: NPV of what the plan spends, minus what it leaves behind."""
+"""The objective: NPV of what the plan spends, minus what it leaves behind, plus penalties.
+
+Real money (capex, energy, cloud, contracts, residual value) and penalties (unmet demand,
+missed training runs, risk and budget slacks) are separate expressions, so the plan reports
+what it costs apart from what the solver weighed to get there.
+"""
 
 from __future__ import annotations
 
+import numpy as np
 from linopy import LinearExpression, Model
 
 from gigawatt.plan.expressions import Expressions
@@ -20,15 +26,36 @@ def residual_value(m: Model, p: PlanInputs) -> LinearExpression:
     return (facility.sum() + hardware.sum()) * p.discount_end
 
 
-def define_objective(m: Model, p: PlanInputs, ex: Expressions) -> None:
-    """Minimise discounted spend + unmet penalty + slack penalties - residual value."""
+def money_npv(m: Model, p: PlanInputs, ex: Expressions) -> LinearExpression:
+    """Discounted spend minus discounted residual value: what the plan really costs."""
+    return (ex.spend * p.discount).sum() - residual_value(m, p)
+
+
+def peak_penalty(p: PlanInputs) -> float:
+    """USD per peak EF/s-quarter of missing N-1 cover or share above cap."""
+    inference = p.demand_penalty.where(~p.is_training)
+    if not bool(inference.notnull().any()) or float(inference.max()) <= 0:
+        inference = p.training_miss_penalty.where(p.is_training) / p.training_work.where(p.training_work > 0)
+    scale = float(inference.max()) if bool(inference.notnull().any()) else 0.0
+    return SECURITY_PENALTY_SHARE * scale * float(p.demand_mfu.min()) if len(p.demand) else 0.0
+
+
+def penalty_terms(m: Model, p: PlanInputs) -> dict[str, LinearExpression]:
+    """Each kind of penalty as its own discounted expression (only the kinds this model has)."""
     df = p.discount
-    cost = (ex.variable_spend * df).sum()
-    cost += (m.variables["unmet"] * p.demand_penalty * df).sum()
-    if "budget_over" in m.variables:
-        cost += BUDGET_OVERRUN_PENALTY * m.variables["budget_over"].sum()
-    peak_penalty = float(p.demand_penalty.max()) * float(p.demand_mfu.min()) if len(p.demand) else 0.0
-    for name in ("security_short", "concentration_over"):
+    terms = {
+        "unmet_inference": (m.variables["unmet"] * p.demand_penalty * df).sum(),
+        "missed_training": (m.variables["missed"] * p.training_miss_penalty * p.training_end_discount).sum(),
+    }
+    if bool(np.isfinite(p.budget).any()):
+        terms["budget_overrun"] = BUDGET_OVERRUN_PENALTY * m.variables["budget_over"].sum()
+    for name, kind in (("security_short", "n_minus_1_short"), ("concentration_over", "share_over_cap")):
         if name in m.variables:
-            cost += (m.variables[name] * SECURITY_PENALTY_SHARE * peak_penalty * df).sum()
-    m.add_objective(cost - residual_value(m, p))
+            terms[kind] = (m.variables[name] * peak_penalty(p) * df).sum()
+    return terms
+
+
+def define_objective(m: Model, p: PlanInputs, ex: Expressions) -> None:
+    """Minimise real money plus penalties."""
+    terms = penalty_terms(m, p)
+    m.add_objective(money_npv(m, p, ex) + sum(terms.values()))

@@ -12,20 +12,30 @@ import pandas as pd
 from gigawatt.errors import PlanError
 
 TABLES = (
-    "capacity", "spend", "finance", "unmet", "shadow_price", "security",
+    "capacity", "spend", "finance", "unmet", "shadow_price", "security", "training",
     "builds", "purchases", "rentals", "serve", "hosts",
 )
 
 
 @dataclass
 class Plan:
+    """A solved plan. `npv_usd` is real money only (capex, energy, cloud, contracts, minus residual
+    value, discounted); what the solver also weighed (unmet demand, missed runs, risk and budget
+    slacks) is in `penalties_usd`, by kind, and never in the NPV."""
+
     status: str                      # optimal | feasible (stopped early, see mip_gap) | shortfall (slacks used)
     npv_usd: float
     tables: dict[str, pd.DataFrame]
     binding: list[str]
     explanations: list[str]
-    unit_costs: dict[str, float]
+    unit_costs: dict[str, float | None]
     metadata: dict[str, Any] = field(default_factory=dict)
+    penalties_usd: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def objective_usd(self) -> float:
+        """What the solver minimised: real money plus every penalty."""
+        return self.npv_usd + sum(self.penalties_usd.values())
 
     # --- views people ask for first ---
 
@@ -52,6 +62,7 @@ class Plan:
         return {
             "status": self.status,
             "npv_usd": self.npv_usd,
+            "penalties_usd": self.penalties_usd,
             "capacity_mw": self.capacity_mw(),
             "spend_usd": self.spend_by_year(),
             "funding_gap_usd": self.funding_gap_by_year(),
@@ -79,7 +90,8 @@ class Plan:
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         meta = {
-            "status": self.status, "npv_usd": self.npv_usd, "binding": self.binding,
+            "status": self.status, "npv_usd": self.npv_usd, "penalties_usd": self.penalties_usd,
+            "binding": self.binding,
             "explanations": self.explanations, "unit_costs": self.unit_costs,
             "metadata": self.metadata, "format": fmt, "tables": sorted(self.tables),
         }
@@ -123,4 +135,5 @@ class Plan:
                 except pd.errors.EmptyDataError:
                     tables[name] = pd.DataFrame()
         return cls(status=meta["status"], npv_usd=meta["npv_usd"], tables=tables, binding=meta["binding"],
-                   explanations=meta["explanations"], unit_costs=meta["unit_costs"], metadata=meta["metadata"])
+                   explanations=meta["explanations"], unit_costs=meta["unit_costs"], metadata=meta["metadata"],
+                   penalties_usd=meta.get("penalties_usd", {}))

@@ -38,9 +38,12 @@ def cost_breakdown_figure(plan: Plan) -> go.Figure:
 
 
 def security_figure(plan: Plan) -> go.Figure:
+    """For each provider lost, the worst cover over demand groups (only capacity they can use)."""
     sec = plan.tables["security"]
-    fig = px.line(sec, x="period", y="cover_without_provider", color="provider",
-                  title="N-1 margin: share of needed compute left without each provider")
+    worst = (sec.groupby(["period", "provider"], as_index=False)["cover_without_provider"].min()
+             .sort_values(["provider", "period"]) if not sec.empty else sec)
+    fig = px.line(worst, x="period", y="cover_without_provider", color="provider",
+                  title="N-1 margin: worst share of a demand group's need left without each provider")
     if not sec.empty:
         fig.add_hline(y=float(sec["alpha"].iloc[0]), line_dash="dash", annotation_text="alpha")
     return fig.update_layout(yaxis_tickformat=".0%", xaxis_title="")
@@ -51,7 +54,8 @@ def write_plan_report(plan: Plan, path: str | Path) -> Path:
     charts = "".join(figure_html(f, i == 0) for i, f in enumerate(figures))
     meta = plan.metadata
     subtitle = (f"scenario {meta.get('scenario')} ({meta.get('scenario_hash')}), status {plan.status}, "
-                f"NPV ${plan.npv_usd / 1e9:,.2f}B, HiGHS gap {meta.get('mip_gap', 0):.3%}, "
+                f"NPV ${plan.npv_usd / 1e9:,.2f}B (real money; penalties "
+                f"${sum(plan.penalties_usd.values()) / 1e9:,.2f}B apart), HiGHS gap {meta.get('mip_gap', 0):.3%}, "
                 f"gigawatt {meta.get('version')}")
     sections = [
         ("What could not be met", bullet_list(plan.explanations, "bad")),
@@ -60,6 +64,7 @@ def write_plan_report(plan: Plan, path: str | Path) -> Path:
         ("Spend per year", table_html(plan.tables["finance"])),
         ("Facility builds", table_html(plan.tables["builds"])),
         ("Accelerator purchases", table_html(plan.tables["purchases"])),
+        ("Training runs: completion", table_html(plan.tables["training"])),
         ("Training run placement", table_html(plan.tables["hosts"])),
     ]
     return write(path, page(f"gigawatt plan: {meta.get('scenario')}", subtitle, sections))

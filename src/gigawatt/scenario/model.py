@@ -46,7 +46,9 @@ class Horizon(Strict):
 
 class Money(Strict):
     discount_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
-    base_year: int | None = None
+    base_year: Annotated[int, Field(ge=1900, le=2200)] | None = Field(
+        default=None, description="NPVs are present values at the start of this year; default: the horizon's first year"
+    )
 
 
 class ProviderKind(StrEnum):
@@ -100,7 +102,9 @@ class Site(Strict):
     energisation: list[PowerStep] = Field(default_factory=list)
     pue: Annotated[float, Field(ge=1, le=3)] | None = None
     electricity_usd_per_mwh: NonNeg | None = None
-    facility_capex_usd_per_mw: NonNeg | None = None
+    facility_capex_usd_per_it_mw: NonNeg | None = Field(
+        default=None, description="facility capex per MW of IT (critical) load, as the catalog and `quote` quote it"
+    )
     construction_lead_time_quarters: Annotated[int, Field(ge=0, le=40)] | None = None
     accelerators: list[str] = Field(default_factory=list, description="accelerators allowed here; empty = any buyable")
 
@@ -121,7 +125,7 @@ class CloudTerm(Strict):
 class CloudOffer(Strict):
     id: str
     provider: str
-    region: str = "us"
+    region: str = Field(default="us", description="where the capacity is; demand limited to other regions cannot use it")
     accelerator: str
     terms: list[CloudTerm] = Field(min_length=1)
     max_accelerators: NonNeg | None = None
@@ -133,6 +137,8 @@ class CloudOffer(Strict):
 
 
 class ContractStatus(StrEnum):
+    """How firm a deal is. Only statuses in `policy.statuses_in_force` are planned with."""
+
     confirmed = "confirmed"
     reported = "reported"
     loi = "loi"
@@ -152,7 +158,12 @@ class Contract(Strict):
     term_quarters: Annotated[int, Field(ge=1, le=80)]
     payment_usd_per_year: NonNeg | None = None
     total_usd: NonNeg | None = None
-    take_or_pay: bool = True
+    take_or_pay: bool = Field(
+        default=True, description="pay the full schedule whether used or not; false: pay for what is used"
+    )
+    min_take_share: Fraction | None = Field(
+        default=None, description="without take-or-pay: the share of capacity paid for even if unused (default 0)"
+    )
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
 
@@ -171,6 +182,8 @@ class Contract(Strict):
             raise ValueError("give exactly one of capacity_accelerators or capacity_mw")
         if (self.payment_usd_per_year is None) == (self.total_usd is None):
             raise ValueError("give exactly one of payment_usd_per_year or total_usd")
+        if self.take_or_pay and self.min_take_share is not None:
+            raise ValueError("min_take_share applies only with take_or_pay: false; remove it or set take_or_pay: false")
         return self
 
 
@@ -219,6 +232,13 @@ class TrainingRun(Strict):
     colocated: bool | None = Field(
         None, description="must run in one place; default: yes when min_colocated_accelerators > 0"
     )
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions that may run it ('us' admits 'us' and 'us-east'); empty: anywhere",
+    )
+    miss_penalty_usd: Positive | None = Field(
+        default=None, description="cost of not completing the run in its window; default: its compute at the unmet price"
+    )
 
     _norm = field_validator("start", "end", mode="before")(_normal_quarter)
 
@@ -237,7 +257,10 @@ class InferenceLoad(Strict):
     """Inference FLOP/s over time: explicit points, or a start value with yearly growth."""
 
     id: str
-    region: str = "us"
+    regions: list[str] = Field(
+        default_factory=list,
+        description="regions that may serve it ('us' admits 'us' and 'us-east'); empty: anywhere",
+    )
     exaflops: dict[Quarter, NonNeg] = Field(default_factory=dict, description="delivered EF/s by quarter")
     start_exaflops: NonNeg | None = None
     growth_per_year: Annotated[float, Field(ge=-0.9, le=20)] = 0.0
@@ -274,9 +297,20 @@ class Finance(Strict):
 
 
 class Policy(Strict):
-    max_provider_share: Annotated[float, Field(gt=0, le=1)] = 1.0
-    n_minus_1_alpha: Fraction = 0.0
-    unmet_penalty_usd_per_exaflop_day: Positive | None = None
+    max_provider_share: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=1.0, description="no provider carries more than this share of the compute served in a period"
+    )
+    n_minus_1_alpha: Fraction = Field(
+        default=0.0, description="without any one provider, the rest can still serve this share of each demand's need"
+    )
+    unmet_penalty_usd_per_exaflop_day: Positive | None = Field(
+        default=None, description="cost of inference compute not served, per effective EF/s-day; "
+                          "default: twice the catalog's dearest cloud price"
+    )
+    statuses_in_force: list[ContractStatus] = Field(
+        default_factory=lambda: [ContractStatus.confirmed, ContractStatus.reported],
+        description="contracts and chip deals with these statuses are planned with; others are left out",
+    )
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.005
     time_limit_s: Positive = 120
 
