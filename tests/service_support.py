@@ -11,9 +11,12 @@ import glob
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -54,7 +57,10 @@ class PostgresServer:
         self.port = free_port()
         self.prefix: list[str] = []
         if os.geteuid() == 0:          # initdb refuses to run as root
-            user = pwd.getpwnam("postgres")
+            try:
+                user = pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.fail("running as root needs the 'postgres' user (Debian's postgresql package makes it)")
             os.chown(self.dir, user.pw_uid, user.pw_gid)
             self.prefix = ["runuser", "-u", "postgres", "--"]
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
@@ -80,6 +86,49 @@ class PostgresServer:
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+GIGAWATT = [sys.executable, "-m", "gigawatt"]
+ENV = {**os.environ, "GIGAWATT_LEASE_S": "3", "GIGAWATT_HEARTBEAT_S": "0.5"}
+
+
+class Server:
+    def __init__(self, db_url: str, log: Path, workers: int = 2) -> None:
+        self.port = free_port()
+        self.log = log.open("ab")
+        self.proc = subprocess.Popen([*GIGAWATT, "serve", "--db", db_url, "--port", str(self.port),
+                                      "--workers", str(workers)], env=ENV, stdout=self.log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if _httpx().get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except _httpx().TransportError:
+                time.sleep(0.2)
+        self.kill()
+        raise AssertionError(f"server did not start; see {log}")
+
+    def kill(self) -> None:
+        """SIGKILL to the server, its workers and their run processes at once."""
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self.log.close()
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
+
+
+def _httpx():  # type: ignore[no-untyped-def]
+    import httpx
+
+    return httpx
 
 
 def minimal_yaml() -> str:

@@ -7,9 +7,7 @@ Runs the real `gigawatt serve` and `gigawatt token create` commands on SQLite an
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,43 +15,7 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 
-from service_support import free_port, minimal_yaml  # noqa: E402
-
-GIGAWATT = [sys.executable, "-m", "gigawatt"]
-ENV = {**os.environ, "GIGAWATT_LEASE_S": "3", "GIGAWATT_HEARTBEAT_S": "0.5"}
-
-
-class Server:
-    def __init__(self, db_url: str, log: Path, workers: int = 2) -> None:
-        self.port = free_port()
-        self.log = log.open("ab")
-        self.proc = subprocess.Popen([*GIGAWATT, "serve", "--db", db_url, "--port", str(self.port),
-                                      "--workers", str(workers)], env=ENV, stdout=self.log,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
-        self.url = f"http://127.0.0.1:{self.port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.2)
-        self.kill()
-        raise AssertionError(f"server did not start; see {log}")
-
-    def kill(self) -> None:
-        """SIGKILL to the server, its workers and their run processes at once."""
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
-        self.log.close()
-
-    def stop(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.log.close()
+from service_support import ENV, GIGAWATT, Server, minimal_yaml  # noqa: E402
 
 
 def _group_gone(pgid: int, wait_s: float = 10) -> bool:

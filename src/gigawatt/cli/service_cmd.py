@@ -6,9 +6,13 @@ one of these commands runs, so the core installs and runs without them.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -137,7 +141,96 @@ def token_revoke(token_id: str = typer.Argument(..., help="token id (the part af
     console.print(f"token {token_id} revoked")
 
 
+# ---- `gigawatt --server URL plan|simulate ...`: the same commands, executed by a server ----
+
+_target: dict[str, tuple[str, str | None] | None] = {"server": None}
+
+
+def remote_options(
+    server: str | None = typer.Option(None, "--server", envvar="GIGAWATT_SERVER",
+                                      help="send plan and simulate to this gigawatt server"),
+    token: str | None = typer.Option(None, "--token", envvar="GIGAWATT_TOKEN",
+                                     help="bearer token for --server"),
+) -> None:
+    """gigawatt: plan, operate and stress-test AI compute at gigawatt scale."""
+    # Set on every invocation (the group callback always runs first), so it never leaks between them.
+    _target["server"] = (server, token) if server else None
+
+
+def _remote_plan(server: str, token: str | None, file: Path, out: Path | None, report: Path | None,
+                 parquet: bool, as_json: bool, **ignored: object) -> None:
+    from gigawatt.cli.plan_view import print_plan
+    from gigawatt.report.plan_report import write_plan_report
+    from gigawatt.service.client import Client
+
+    client = Client(server, token)
+    name, version = client.upload(file)
+    run = client.wait(client.start("plan", name, version, {}), show=Console(stderr=True).is_terminal or not as_json)
+    result = client.plan(run["id"])
+    saved = result.save(out, "parquet" if parquet else "csv") if out else None
+    html = write_plan_report(result, report) if report else None
+    if as_json:
+        data = result.to_json()
+        data["outputs"] = {"tables": str(saved) if saved else None, "report": str(html) if html else None,
+                           "run": f"{server.rstrip('/')}/api/v1/runs/{run['id']}"}
+        return print_json(data)
+    print_plan(result)
+    console.print(f"run {run['id']} on {server}")
+    if saved:
+        console.print(f"tables written to {saved}")
+    if html:
+        console.print(f"report written to {html}")
+
+
+def _remote_simulate(server: str, token: str | None, file: Path, seed: int, policy: str | None,
+                     until: str | None, failures: bool, period: str | None, as_json: bool,
+                     report: Path | None, **local_only: object) -> None:
+    from gigawatt.cli.app import parse_duration, table_view
+    from gigawatt.service.client import Client
+
+    given = [k for k, v in local_only.items() if v not in (None, False)]
+    if given:
+        raise GigawattError(f"--{given[0].replace('_', '-')} is not available with --server "
+                            "(the server simulates the scenario's own fleet and workload)")
+    client = Client(server, token)
+    name, version = client.upload(file)
+    options = {"seed": seed, "policy": policy, "failures": failures, "period": period,
+               "until_s": parse_duration(until) if until else None}
+    run = client.wait(client.start("simulate", name, version, options),
+                      show=Console(stderr=True).is_terminal or not as_json)
+    summary = client.summary(run["id"])["summary"]
+    if report:
+        report.write_text(client.call("GET", f"/api/v1/runs/{run['id']}/report").text, "utf-8")
+    if as_json:
+        facts = summary.pop("facts", {})
+        summary.pop("wall_seconds", None)
+        return print_json({**summary, **facts, "report": str(report) if report else None})
+    console.print(table_view("Simulation", {k: v for k, v in summary.items()
+                                            if not isinstance(v, dict | list)}))
+    console.print(f"run {run['id']} on {server}")
+
+
+def _remote_or_local(info: Any, remote: Callable[..., None]) -> None:
+    """Wrap a registered command: with --server it runs remotely, else exactly as before."""
+    local = info.callback
+
+    @functools.wraps(local)
+    def command(*args: Any, **kwargs: Any) -> None:
+        target = _target["server"]
+        if target is None:
+            return local(*args, **kwargs)
+        return remote(target[0], target[1], **kwargs)
+
+    info.callback = command
+
+
 def register(app: typer.Typer) -> None:
+    app.callback()(remote_options)
+    remotes: dict[str, Callable[..., None]] = {"plan": _remote_plan, "simulate": _remote_simulate}
+    for info in app.registered_commands:
+        name = info.name or (info.callback.__name__ if info.callback else "")
+        if name in remotes:
+            _remote_or_local(info, remotes[name])
     app.command()(serve)
     app.command()(worker)
     app.add_typer(db_app, name="db")
