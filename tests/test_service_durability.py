@@ -7,6 +7,7 @@ Runs the real `gigawatt serve` and `gigawatt token create` commands on SQLite an
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -75,3 +76,28 @@ def test_kill_minus_nine_mid_run_then_restart(db_url: str, tmp_path: Path) -> No
     for lines in logs.values():
         assert any("stopped renewing its lease (attempt 1); re-queued" in line for line in lines), lines
         assert lines[-1] == "succeeded"
+
+
+def test_a_killed_worker_is_replaced_and_its_run_requeued(tmp_path: Path) -> None:
+    db_url = f"sqlite:///{tmp_path / 'one.db'}"
+    token = subprocess.run([*GIGAWATT, "token", "create", "--workspace", "acme", "--role", "editor",
+                            "--db", db_url], env=ENV, capture_output=True, text=True, check=True).stdout.strip()
+    server = Server(db_url, tmp_path / "serve.log", workers=1)
+    try:
+        client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
+        client.post("/api/v1/scenarios", json={"name": "minimal", "yaml": minimal_yaml()})
+        run_id = client.post("/api/v1/runs", json={"kind": "plan", "scenario": "minimal"}).json()["id"]
+        deadline = time.monotonic() + 60
+        while client.get(f"/api/v1/runs/{run_id}").json()["progress"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        claimed = next(x["line"] for x in client.get(f"/api/v1/runs/{run_id}/log").json()["lines"]
+                       if "claimed by worker" in x["line"])
+        os.kill(int(claimed.rsplit(":", 2)[1]), signal.SIGKILL)     # worker names are host:pid:tag
+        deadline = time.monotonic() + 90
+        while (run := client.get(f"/api/v1/runs/{run_id}").json())["status"] not in ("succeeded", "failed") \
+                and time.monotonic() < deadline:
+            time.sleep(0.3)
+        client.close()
+    finally:
+        server.stop()
+    assert (run["status"], run["attempts"]) == ("succeeded", 2)

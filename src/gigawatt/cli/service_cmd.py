@@ -10,6 +10,7 @@ import functools
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,13 +68,28 @@ def serve(
         console.print(f"[yellow]listening on {host}: reachable from other machines; every route but "
                       "/health needs a token[/yellow]")
     env = {**os.environ, "GIGAWATT_DB": settings.db_url}      # not in argv, where `ps` shows it
-    procs = [subprocess.Popen([sys.executable, "-m", "gigawatt.service.worker", "--parent-pid",
-                               str(os.getpid())], env=env) for _ in range(workers)]
+
+    def spawn() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "gigawatt.service.worker", "--parent-pid",
+                                 str(os.getpid())], env=env)
+
+    procs = [spawn() for _ in range(workers)]
+    stopping = threading.Event()
+
+    def supervise() -> None:       # a worker that died is replaced; its run is re-queued by lease
+        while not stopping.wait(2.0):
+            for i, p in enumerate(procs):
+                if p.poll() is not None and not stopping.is_set():
+                    console.print(f"worker {p.pid} exited with code {p.returncode}; starting another")
+                    procs[i] = spawn()
+
+    threading.Thread(target=supervise, daemon=True).start()
     console.print(f"{workers} worker process(es); API on http://{host}:{port}/api/v1 (docs at /docs)")
     try:
         uvicorn.run(create_app(settings, store), host=host, port=port, access_log=access_log,
                     log_level="info")
     finally:
+        stopping.set()
         for p in procs:
             p.terminate()
         for p in procs:

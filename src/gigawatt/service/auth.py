@@ -99,16 +99,16 @@ def _unauthorized(message: str) -> ApiError:
 _bearer = HTTPBearer(auto_error=False, description="a token from `gigawatt token create`")
 
 
-async def current_principal(
+def current_principal(
         request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
-    # async on purpose: one indexed read by primary key (well under a millisecond) costs less on
-    # the event loop than the two threadpool hops a sync dependency pair would take per request.
+    # Sync (FastAPI runs it in its threadpool): a database round trip must never block the event loop.
     store: Store = request.app.state.store
     return authenticate(store, creds.credentials if creds else None)
 
 
 def require(role: str):  # type: ignore[no-untyped-def]
     async def dependency(who: Annotated[Principal, Depends(current_principal)]) -> Principal:
+        # async: a pure check, no I/O, so no threadpool hop
         if not who.can(role):
             raise ApiError(403, "forbidden", f"this needs the {role} role; the token is {who.role}")
         return who

@@ -25,11 +25,14 @@ from gigawatt.service.store import Store, queue
 from gigawatt.service.store.queue import CANCELLED, FAILED, SUCCEEDED, Claim
 
 REQUEUE_CHECK_S = 1.0
+RUN_NICENESS = 10
 
 
 def _child(conn: Connection, c: Claim) -> None:
     """Runs in the forked child: execute and send back ("progress", ...) then ("done"|"error", ...)."""
     from gigawatt.service.jobs import execute
+
+    os.nice(RUN_NICENESS)     # the CPU goes to the API (status reads) first, then to plans
 
     def emit(progress: float | None, phase: str, line: str | None) -> None:
         conn.send(("progress", progress, phase, line, time.time()))
