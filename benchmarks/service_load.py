@@ -8,7 +8,8 @@ For each backend (a SQLite file; a real PostgreSQL server started here):
      and the same 50 clients poll the same way for --seconds;
   3. every run is cancelled or finished; the server's run list is checked against what the
      clients were given: lost and duplicated runs must both be 0.
-Prints requests/s, p50/p99 of status reads in both phases and the loaded/baseline ratio.
+Prints requests/s, p50/p99 of status reads as the clients saw them and inside the app (the
+Server-Timing header), in both phases, and the loaded/baseline ratio; medians of --repeat runs.
 A client polls each of its runs in turn, one read every --interval seconds (a progress bar).
 
     python benchmarks/service_load.py                 # SQLite and PostgreSQL
@@ -75,7 +76,7 @@ async def create_runs(client: httpx.AsyncClient, n: int, key: str) -> tuple[list
 
 
 async def poll(client: httpx.AsyncClient, ids: list[str], seconds: float, interval: float,
-               latencies: list[float]) -> None:
+               latencies: list[float], in_app: list[float]) -> None:
     end = time.monotonic() + seconds
     i = 0
     while time.monotonic() < end:
@@ -83,14 +84,15 @@ async def poll(client: httpx.AsyncClient, ids: list[str], seconds: float, interv
         r = await client.get(f"/api/v1/runs/{ids[i % len(ids)]}")
         latencies.append(time.perf_counter() - t0)
         r.raise_for_status()
+        in_app.append(float(r.headers["server-timing"].partition("dur=")[2]) / 1000)
         i += 1
         await asyncio.sleep(max(0.0, interval - (time.perf_counter() - t0)))
 
 
-def summary(latencies: list[float], seconds: float) -> dict[str, float]:
-    q = statistics.quantiles(latencies, n=100)
+def summary(latencies: list[float], in_app: list[float], seconds: float) -> dict[str, float]:
     return {"requests": len(latencies), "rps": len(latencies) / seconds,
-            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * q[98]}
+            "p50_ms": 1000 * statistics.median(latencies), "p99_ms": 1000 * statistics.quantiles(latencies, n=100)[98],
+            "app_p50_ms": 1000 * statistics.median(in_app), "app_p99_ms": 1000 * statistics.quantiles(in_app, n=100)[98]}
 
 
 async def scenario_run(url: str, token: str, clients: int, per_client: int, seconds: float,
@@ -107,7 +109,8 @@ async def scenario_run(url: str, token: str, clients: int, per_client: int, seco
         ids = [i for got, _ in created for i in got]
         retried_dups = sum(d for _, d in created)
         base: list[float] = []
-        await asyncio.gather(*(poll(http, got, seconds, interval, base) for got, _ in created))
+        base_app: list[float] = []
+        await asyncio.gather(*(poll(http, got, seconds, interval, base, base_app) for got, _ in created))
         workers = start_workers()
         try:
             deadline = time.monotonic() + 60       # wait until plans are executing
@@ -117,7 +120,8 @@ async def scenario_run(url: str, token: str, clients: int, per_client: int, seco
                     break
                 await asyncio.sleep(0.2)
             loaded: list[float] = []
-            await asyncio.gather(*(poll(http, got, seconds, interval, loaded) for got, _ in created))
+            loaded_app: list[float] = []
+            await asyncio.gather(*(poll(http, got, seconds, interval, loaded, loaded_app) for got, _ in created))
             done = len((await http.get("/api/v1/runs", params={"status": "succeeded", "limit": 500})).json()["items"])
             for run_id in ids:
                 r = await http.post(f"/api/v1/runs/{run_id}/cancel")
@@ -136,7 +140,7 @@ async def scenario_run(url: str, token: str, clients: int, per_client: int, seco
     return {"create_rps": len(ids) / create_s, "created": len(ids), "succeeded_while_polling": done,
             "lost": len(set(ids) - set(seen)), "duplicated": (len(seen) - len(set(seen))) + retried_dups
             + len(set(seen) - set(ids)),
-            "baseline": summary(base, seconds), "loaded": summary(loaded, seconds)}
+            "baseline": summary(base, base_app, seconds), "loaded": summary(loaded, loaded_app, seconds)}
 
 
 def run_backend(name: str, db_url: str, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
@@ -156,40 +160,59 @@ def run_backend(name: str, db_url: str, args: argparse.Namespace, tmp: Path) -> 
         stop(server)
 
 
+def median_of(results: list[dict[str, object]]) -> dict[str, object]:
+    """Median of each figure over the repeats; lost and duplicated runs are summed."""
+    out: dict[str, object] = {}
+    for key in ("create_rps", "succeeded_while_polling"):
+        out[key] = statistics.median(float(r[key]) for r in results)  # type: ignore[arg-type]
+    for key in ("created", "lost", "duplicated"):
+        out[key] = sum(int(r[key]) for r in results)  # type: ignore[call-overload]
+    for phase in ("baseline", "loaded"):
+        rows = [r[phase] for r in results]
+        out[phase] = {k: statistics.median(row[k] for row in rows) for k in rows[0]}  # type: ignore[index,union-attr]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backends", nargs="+", default=["sqlite", "postgresql"])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--runs", type=int, default=500)
-    parser.add_argument("--seconds", type=float, default=15.0, help="polling time per phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="polling time per phase")
     parser.add_argument("--interval", type=float, default=0.5, help="seconds between a client's reads")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3, help="medians over this many runs per backend")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         print(f"{args.clients} clients, {args.runs} runs, {args.workers} workers, one status read per client "
-              f"every {args.interval}s, {args.seconds:g}s per phase, {os.cpu_count()} CPUs")
-        print(f"{'backend':<11} {'phase':<9} {'reads':>6} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7}  notes")
+              f"every {args.interval}s, {args.seconds:g}s per phase, median of {args.repeat}, "
+              f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}")
+        print(f"{'backend':<11} {'phase':<9} {'req/s':>6} {'p50 ms':>7} {'p99 ms':>7} {'app p50':>8} "
+              f"{'app p99':>8}  notes")
         for name in args.backends:
             pg = PostgresServer() if name == "postgresql" else None
+            results = []
             try:
-                url = pg.new_database() if pg else f"sqlite:///{tmp / 'bench.db'}"
-                r = run_backend(name, url, args, tmp)
+                for i in range(args.repeat):
+                    url = pg.new_database() if pg else f"sqlite:///{tmp / f'bench{i}.db'}"
+                    results.append(run_backend(name, url, args, tmp))
             finally:
                 if pg:
                     pg.stop()
+            r = median_of(results)
             for phase in ("baseline", "loaded"):
                 s = r[phase]
                 assert isinstance(s, dict)
                 note = (f"created {r['created']} runs at {r['create_rps']:.0f}/s" if phase == "baseline" else
-                        f"{r['succeeded_while_polling']} plans finished meanwhile; lost {r['lost']}, "
+                        f"{r['succeeded_while_polling']:.0f} plans finished meanwhile; lost {r['lost']}, "
                         f"duplicated {r['duplicated']}")
-                print(f"{name:<11} {phase:<9} {s['requests']:>6} {s['rps']:>7.0f} {s['p50_ms']:>7.1f} "
-                      f"{s['p99_ms']:>7.1f}  {note}")
+                print(f"{name:<11} {phase:<9} {s['rps']:>6.0f} {s['p50_ms']:>7.1f} {s['p99_ms']:>7.1f} "
+                      f"{s['app_p50_ms']:>8.2f} {s['app_p99_ms']:>8.2f}  {note}")
             b, lo = r["baseline"], r["loaded"]
             assert isinstance(b, dict) and isinstance(lo, dict)
-            print(f"{name:<11} ratio     p99 loaded / p99 baseline = {lo['p99_ms'] / b['p99_ms']:.2f}; "
-                  f"p50 ratio {lo['p50_ms'] / b['p50_ms']:.2f}")
+            print(f"{name:<11} ratio     loaded / baseline: p50 {lo['p50_ms'] / b['p50_ms']:.2f}, "
+                  f"p99 {lo['p99_ms'] / b['p99_ms']:.2f}; in the app p99 {lo['app_p99_ms'] / b['app_p99_ms']:.2f}")
             if r["lost"] or r["duplicated"]:
                 raise SystemExit(f"{name}: lost or duplicated runs")
 
