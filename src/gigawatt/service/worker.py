@@ -8,6 +8,7 @@ and only while its lease holds; the result and the final status land in one tran
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import signal
@@ -18,12 +19,15 @@ import uuid
 from multiprocessing.connection import Connection
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
+
 import gigawatt
 from gigawatt.errors import GigawattError
 from gigawatt.service.settings import Settings
 from gigawatt.service.store import Store, queue
 from gigawatt.service.store.queue import CANCELLED, FAILED, SUCCEEDED, Claim
 
+log = logging.getLogger("gigawatt.worker")
 REQUEUE_CHECK_S = 1.0
 RUN_NICENESS = 10
 
@@ -68,7 +72,13 @@ class Worker:
     def run_forever(self) -> None:
         _preload()
         while not self.stopping and not self.orphaned():
-            if not self.step():
+            try:
+                busy = self.step()
+            except DBAPIError as exc:   # database restarting or unreachable: wait and try again
+                log.warning("worker %s: database error, retrying: %s", self.name, str(exc).splitlines()[0])
+                busy = False
+                time.sleep(5 * self.settings.poll_s)
+            if not busy:
                 time.sleep(self.settings.poll_s)
 
     def step(self) -> bool:
