@@ -52,6 +52,8 @@ def test_uploads_of_one_name_are_versions(api: Api) -> None:
     latest = api.get("/api/v1/scenarios/minimal").json()
     assert latest["version"] == 2 and "discount_rate: 0.05" in latest["yaml"]
     assert "discount_rate: 0.08" in api.get("/api/v1/scenarios/minimal/versions/1").json()["yaml"]
+    same = api.upload(text=minimal_yaml().replace("discount_rate: 0.08", "discount_rate: 0.05"))
+    assert same.status_code == 200 and same.json()["version"] == 2      # unchanged: no new version
     listed = api.get("/api/v1/scenarios").json()["items"]
     assert [(s["name"], s["version"]) for s in listed] == [("minimal", 2)]
 

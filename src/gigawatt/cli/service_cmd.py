@@ -111,7 +111,8 @@ def worker(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
 def db_upgrade(db: str | None = typer.Option(None, "--db", help=DB_HELP)) -> None:
     """Apply the service's migrations (serve does this on start)."""
     _, store, revision = _migrated(db)
-    console.print(f"{store.engine.url.render_as_string(hide_password=True)}: at migration {revision}")
+    console.print(f"{store.engine.url.render_as_string(hide_password=True)}: at migration {revision}",
+                  soft_wrap=True)
 
 
 @token_app.command("create")

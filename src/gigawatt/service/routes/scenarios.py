@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -47,18 +47,24 @@ def validate(body: ScenarioIn, request: Request, who: Viewer) -> ScenarioCheck:
         f"{len(s.demand.training)} training runs, {len(s.demand.inference)} inference loads"))
 
 
-@router.post("", status_code=201, response_model=ScenarioOut)
-def upload(body: ScenarioIn, request: Request, who: Editor) -> ScenarioOut:
-    """Store a scenario; the same name again is its next version."""
+@router.post("", status_code=201, response_model=ScenarioOut, responses={
+    200: {"model": ScenarioOut, "description": "unchanged: the latest version already has this YAML"}})
+def upload(body: ScenarioIn, request: Request, response: Response, who: Editor) -> ScenarioOut:
+    """Store a scenario; the same name again is its next version (the same YAML again is not)."""
     check(body, request.app.state.settings.max_scenario_bytes)
     digest = hashlib.sha256(body.yaml.encode()).hexdigest()
     for _ in range(5):   # two uploads of one name at once: the loser takes the next number
         try:
             with store_of(request).write() as session:
-                latest = session.scalar(select(func.max(Scenario.version)).where(
-                    Scenario.workspace_id == who.workspace_id, Scenario.name == body.name)) or 0
+                latest = session.scalars(select(Scenario).where(
+                    Scenario.workspace_id == who.workspace_id, Scenario.name == body.name)
+                    .order_by(Scenario.version.desc()).limit(1)).first()
+                if latest is not None and latest.sha256 == digest:
+                    response.status_code = 200
+                    return scenario_out(latest)
                 row = Scenario(id=uuid.uuid4().hex, workspace_id=who.workspace_id, name=body.name,
-                               version=latest + 1, yaml=body.yaml, sha256=digest, created_at=time.time())
+                               version=(latest.version if latest else 0) + 1, yaml=body.yaml, sha256=digest,
+                               created_at=time.time())
                 session.add(row)
             return scenario_out(row)
         except IntegrityError:
