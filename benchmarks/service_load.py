@@ -62,16 +62,33 @@ def wait_healthy(url: str) -> None:
     raise SystemExit(f"server at {url} did not start")
 
 
+RETRIES = {"transport": 0}
+
+
+async def send(client: httpx.AsyncClient, method: str, url: str, **kw: object) -> httpx.Response:
+    """A request, retried on a dropped connection (safe: every POST here has an idempotency key)."""
+    for attempt in range(4):
+        try:
+            r = await client.request(method, url, **kw)  # type: ignore[arg-type]
+            r.raise_for_status()
+            return r
+        except httpx.TransportError:
+            RETRIES["transport"] += 1
+            if attempt == 3:
+                raise
+            await asyncio.sleep(0.2)
+    raise AssertionError("unreachable")
+
+
 async def create_runs(client: httpx.AsyncClient, n: int, key: str) -> tuple[list[str], int]:
     """n runs, each POST with its own Idempotency-Key; then the first retried. Returns (ids, dups)."""
     ids = []
     for i in range(n):
-        r = await client.post("/api/v1/runs", json={"kind": "plan", "scenario": "minimal"},
-                              headers={"Idempotency-Key": f"{key}-{i}"})
-        r.raise_for_status()
+        r = await send(client, "POST", "/api/v1/runs", json={"kind": "plan", "scenario": "minimal"},
+                       headers={"Idempotency-Key": f"{key}-{i}"})
         ids.append(r.json()["id"])
-    retry = await client.post("/api/v1/runs", json={"kind": "plan", "scenario": "minimal"},
-                              headers={"Idempotency-Key": f"{key}-0"})
+    retry = await send(client, "POST", "/api/v1/runs", json={"kind": "plan", "scenario": "minimal"},
+                       headers={"Idempotency-Key": f"{key}-0"})
     return ids, int(retry.json()["id"] != ids[0])
 
 
@@ -81,9 +98,8 @@ async def poll(client: httpx.AsyncClient, ids: list[str], seconds: float, interv
     i = 0
     while time.monotonic() < end:
         t0 = time.perf_counter()
-        r = await client.get(f"/api/v1/runs/{ids[i % len(ids)]}")
+        r = await send(client, "GET", f"/api/v1/runs/{ids[i % len(ids)]}")
         latencies.append(time.perf_counter() - t0)
-        r.raise_for_status()
         in_app.append(float(r.headers["server-timing"].partition("dur=")[2]) / 1000)
         i += 1
         await asyncio.sleep(max(0.0, interval - (time.perf_counter() - t0)))
@@ -156,6 +172,9 @@ def run_backend(name: str, db_url: str, args: argparse.Namespace, tmp: Path) -> 
         return asyncio.run(scenario_run(
             url, token, args.clients, args.runs // args.clients, args.seconds, args.interval,
             lambda: [start(["worker"], env, log) for _ in range(args.workers)]))
+    except Exception:
+        print(f"--- end of the {name} server log ---", *log.read_text().splitlines()[-40:], sep="\n")
+        raise
     finally:
         stop(server)
 
@@ -163,13 +182,13 @@ def run_backend(name: str, db_url: str, args: argparse.Namespace, tmp: Path) -> 
 def median_of(results: list[dict[str, object]]) -> dict[str, object]:
     """Median of each figure over the repeats; lost and duplicated runs are summed."""
     out: dict[str, object] = {}
-    for key in ("create_rps", "succeeded_while_polling"):
+    for key in ("create_rps", "succeeded_while_polling", "created"):
         out[key] = statistics.median(float(r[key]) for r in results)  # type: ignore[arg-type]
-    for key in ("created", "lost", "duplicated"):
+    for key in ("lost", "duplicated"):
         out[key] = sum(int(r[key]) for r in results)  # type: ignore[call-overload]
     for phase in ("baseline", "loaded"):
         rows = [r[phase] for r in results]
-        out[phase] = {k: statistics.median(row[k] for row in rows) for k in rows[0]}  # type: ignore[index,union-attr]
+        out[phase] = {k: statistics.median(row[k] for row in rows) for k in rows[0]}  # type: ignore[index,union-attr,attr-defined]
     return out
 
 
@@ -204,7 +223,7 @@ def main() -> None:
             for phase in ("baseline", "loaded"):
                 s = r[phase]
                 assert isinstance(s, dict)
-                note = (f"created {r['created']} runs at {r['create_rps']:.0f}/s" if phase == "baseline" else
+                note = (f"created {r['created']:.0f} runs at {r['create_rps']:.0f}/s" if phase == "baseline" else
                         f"{r['succeeded_while_polling']:.0f} plans finished meanwhile; lost {r['lost']}, "
                         f"duplicated {r['duplicated']}")
                 print(f"{name:<11} {phase:<9} {s['rps']:>6.0f} {s['p50_ms']:>7.1f} {s['p99_ms']:>7.1f} "
@@ -213,6 +232,7 @@ def main() -> None:
             assert isinstance(b, dict) and isinstance(lo, dict)
             print(f"{name:<11} ratio     loaded / baseline: p50 {lo['p50_ms'] / b['p50_ms']:.2f}, "
                   f"p99 {lo['p99_ms'] / b['p99_ms']:.2f}; in the app p99 {lo['app_p99_ms'] / b['app_p99_ms']:.2f}")
+            print(f"{name:<11} dropped connections retried so far: {RETRIES['transport']}")
             if r["lost"] or r["duplicated"]:
                 raise SystemExit(f"{name}: lost or duplicated runs")
 

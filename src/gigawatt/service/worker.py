@@ -127,9 +127,13 @@ class Worker:
                     _kill(child)
                     queue.release(self.store, c, "worker stopped; run handed back to the queue")
                     return
-                cancel = queue.heartbeat(self.store, c, s.lease_s, progress, phase, lines)
-                lines = []
                 next_beat = time.monotonic() + s.heartbeat_s
+                try:
+                    cancel = queue.heartbeat(self.store, c, s.lease_s, progress, phase, lines)
+                except DBAPIError as exc:   # a blip: keep running; a long outage lapses the lease
+                    log.warning("worker %s: heartbeat failed: %s", self.name, str(exc).splitlines()[0])
+                    continue
+                lines = []
                 if cancel is None:       # our lease lapsed and the run went to another worker
                     _kill(child)
                     return
@@ -138,8 +142,15 @@ class Worker:
                     outcome = (CANCELLED, None, None)
         child.join(5)
         status, artifacts, error = outcome
-        queue.finish(self.store, c, status, artifacts=artifacts, error=error,
-                     version=gigawatt.__version__, lines=lines)
+        for attempt in range(3):
+            try:
+                queue.finish(self.store, c, status, artifacts=artifacts, error=error,
+                             version=gigawatt.__version__, lines=lines)
+                return
+            except DBAPIError:
+                if attempt == 2:
+                    raise           # the lease lapses and the run is re-queued
+                time.sleep(1.0)
 
 
 def _kill(child: Any) -> None:
