@@ -29,12 +29,12 @@ def test_round_trip_through_dict_and_yaml():
 
 
 @pytest.mark.parametrize("old,new,path,fragment", [
-    ("max_power_mw: 300", "max_power_mw: -5", "sites[0].max_power_mw", "greater than or equal to 0"),
+    ("max_power_mw: 300", "max_power_mw: -5", "sites[0].max_power_mw", "must be at least 0"),
     ("max_power_mw: 300", "max_powr_mw: 300", "sites[0].max_powr_mw", "did you mean 'max_power_mw'"),
     ("provider: aws", "provider: amz", "cloud_offers[0].provider", "unknown provider 'amz'"),
     ("accelerator: nvidia_h200_sxm", "accelerator: nvidia_h200", "cloud_offers[0].accelerator", "did you mean 'nvidia_h200_sxm'"),
     ("start: 2027Q1", "start: 2027Q5", "demand.training[0].start", "is not a quarter"),
-    ("mfu: 0.4", "mfu: 1.4", "demand.training[0].mfu", "less than or equal to 1"),
+    ("mfu: 0.4", "mfu: 1.4", "demand.training[0].mfu", "must be at most 1"),
 ])
 def test_errors_name_line_path_and_fix(old, new, path, fragment):
     text = MINIMAL.replace(old, new, 1)
@@ -119,3 +119,114 @@ def test_mutated_files_raise_only_scenario_error_with_location(doc):
         assert err.path or err.line, str(err)
         assert str(err).startswith("m.yaml")
         assert "\n" not in str(err)
+
+
+# --- hostile files: bounded work, one located line each ---
+
+
+def _error(text: str) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(text, file="h.yaml")
+    assert "\n" not in str(info.value) and len(str(info.value)) < 600
+    return info.value
+
+
+def test_billion_laughs_refused_before_expansion():
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    lines += [f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]
+    err = _error("\n".join(lines) + "\nname: *a9\n")
+    assert "anchors and aliases" in str(err) and err.line is not None
+
+
+def test_aliases_within_budget_still_work():
+    text = MINIMAL.replace("policy:\n", "x-shared: &acc [nvidia_gb200_nvl72]\npolicy:\n")
+    with pytest.raises(ScenarioError, match="unknown key 'x-shared'"):
+        parse_scenario(text)          # parsed fine; only the unknown key is refused
+
+
+def test_deep_nesting_is_an_error_not_recursion():
+    err = _error("name: x\ndescription: " + "[" * 10_000 + "]" * 10_000 + "\n")
+    assert "nested more than 40 levels" in str(err) and err.line == 2
+
+
+def test_long_collections_refused():
+    text = "name: x\nproviders:\n" + "".join(f"  - {{id: p{i}}}\n" for i in range(10_001))
+    assert "10,001 entries" in str(_error(text))
+
+
+def test_duplicate_keys_name_both_lines():
+    text = MINIMAL.replace("max_power_mw: 300", "max_power_mw: 300\n    max_power_mw: 3000")
+    err = _error(text)
+    assert "duplicate key 'max_power_mw' (first on line 16, again on line 17)" in str(err)
+    assert err.line == 17
+
+
+@pytest.mark.parametrize("text", ["", "   \n", "# only a comment\n"])
+def test_empty_file(text):
+    assert "file is empty: a scenario needs at least" in str(_error(text))
+
+
+def test_no_demand_is_refused():
+    err = _error("name: x\nproviders: [{id: aws}]\n")
+    assert "nothing to plan for" in str(err) and err.path == "demand"
+
+
+@pytest.mark.parametrize("old,new,path,fragment", [
+    ("max_power_mw: 300", "max_power_mw: true", "sites[0].max_power_mw", "expected a number, got true"),
+    ("max_power_mw: 300", "max_power_mw: .inf", "sites[0].max_power_mw", "must be a finite number"),
+    ("max_power_mw: 300", "max_power_mw: 2.0e+6", "sites[0].max_power_mw", "must be at most 1e+06"),
+    ("start_exaflops: 5", "start_exaflops: .nan", "demand.inference[0].start_exaflops", "finite"),
+    ("total_exaflop: 2.0e+8", "total_exaflop: 1.0e+308", "demand.training[0].total_exaflop", "at most 1e+15"),
+    ("quarters: 12,", "quarters: true,", "cloud_offers[0].terms[1].quarters", "got true"),
+    ("id: texas-campus", 'id: "texas\\u200b-campus"', "sites[0].id", "no invisible or non-ASCII"),
+    ("id: texas-campus", 'id: "texas\\u202ecampus"', "sites[0].id", "texas\\u202ecampus"),
+    ("id: texas-campus", 'id: ""', "sites[0].id", "1-64 characters"),
+    ("horizon: {start: 2026Q1, end: 2029Q4}", "horizon: {start: 2025Q1, end: 2125Q4}", "horizon",
+     "at most 160 quarters"),
+    ("policy:\n", "operations: {policy: sjf}\npolicy:\n", "operations.policy",
+     "unknown policy 'sjf'; choose one of fifo, easy-backfill, cost-aware, hetero-aware, failover, "
+     "backfill-failover"),
+    ("policy:\n", "operations: {outages: [{target: gcp, start_hours: 0, duration_hours: 1}]}\npolicy:\n",
+     "operations.outages[0].target", "unknown outage target 'gcp'"),
+    ("accelerators: [nvidia_gb200_nvl72, nvidia_gb300_nvl72]", "accelerators: [google_tpu_v6e]",
+     "sites[0].accelerators[0]", "'google_tpu_v6e' is only offered by clouds"),
+    ("start: 2027Q1\n      end: 2027Q4", "start: 2035Q1\n      end: 2035Q4", "demand.training[0].start",
+     "wholly outside the horizon 2026Q1-2029Q4"),
+])
+def test_out_of_range_and_look_alike_values(old, new, path, fragment):
+    assert old in MINIMAL
+    err = _error(MINIMAL.replace(old, new, 1))
+    assert err.path == path and fragment in str(err), str(err)
+
+
+def test_growth_that_would_overflow():
+    text = MINIMAL.replace("end: 2029Q4", "end: 2065Q4")        # 5 EF/s x 1.8^39.75 = 6e10 EF/s
+    err = _error(text)
+    assert err.path == "demand.inference[0].growth_per_year" and "reaches 1e11 EF/s" in str(err)
+    assert parse_scenario(MINIMAL.replace("end: 2029Q4", "end: 2040Q4"))   # 5 x 1.8^14.75 fits
+
+
+def test_texas_and_a_look_alike_cannot_be_two_sites():
+    site = MINIMAL[MINIMAL.index("  - id: texas-campus"):MINIMAL.index("cloud_offers:")]
+    twin = site.replace("id: texas-campus", 'id: "texas\\u200b-campus"')
+    with pytest.raises(ScenarioError, match="sites\\[1\\].id"):
+        parse_scenario(MINIMAL.replace(site, site + twin))
+
+
+def test_huge_value_in_an_error_is_shown_short():
+    err = _error(MINIMAL.replace("max_power_mw: 300", "max_power_mw: [" + ", ".join(["1"] * 5000) + "]"))
+    assert "..." in str(err) and len(str(err)) < 300
+
+
+def test_non_utf8_file(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_bytes(b"name: ok\ndescription: caf\xe9\n")
+    with pytest.raises(ScenarioError, match=r"s.yaml:2: not UTF-8 text"):
+        load_scenario(path)
+
+
+def test_big_file_refused_without_reading_it(tmp_path):
+    path = tmp_path / "big.yaml"
+    path.write_text("name: x\ndescription: " + "y" * 2_100_000 + "\n")
+    with pytest.raises(ScenarioError, match="must be under 2,000,000 bytes"):
+        load_scenario(path)

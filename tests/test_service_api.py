@@ -67,6 +67,10 @@ def test_bad_input_gets_a_clear_json_error_and_stores_nothing(api: Api) -> None:
     assert unknown.status_code == 422 and "'plan'" in unknown.json()["error"]
     policy = api.run(kind="simulate", policy="lottery")
     assert policy.status_code == 422 and "unknown policy 'lottery'" in policy.json()["error"]
+    period = api.run(kind="simulate", period="2040Q1")
+    assert period.status_code == 422
+    assert period.json()["error"] == ("period: 2040Q1 is outside the scenario's horizon 2026Q1-2029Q4; "
+                                      "pick a quarter inside it")
     extra = api.run(kind="plan", seed=3)       # a plan has no seed: refused, not ignored
     assert extra.status_code == 422
     huge = api.upload(name="huge", text="# " + "x" * 250_000 + "\n" + minimal_yaml())

@@ -50,7 +50,7 @@ def test_bad_trace_rows_are_named(tmp_path):
     pd.DataFrame([{"name": "a", "arrival_s": 0, "accelerators": 1, "work_s": 5, "allowed": "", "kind": "batch"},
                   {"name": "b", "arrival_s": "soon", "accelerators": 1, "work_s": 5, "allowed": "", "kind": "batch"}]
                  ).to_csv(bad, index=False)
-    with pytest.raises(TraceError, match=r"row 1 \(b\): arrival_s = 'soon'"):
+    with pytest.raises(TraceError, match=r"line 3 \(b\): arrival_s = 'soon'"):
         load_trace(bad)
     unknown = tmp_path / "x.csv"
     unknown.write_text("foo,bar\n1,2\n")

@@ -5,8 +5,9 @@ from gigawatt.catalog.load import (
     Catalog,
     CloudPrice,
     Deal,
+    InstalledPrice,
     Sourced,
     load_catalog,
 )
 
-__all__ = ["Accelerator", "Catalog", "CloudPrice", "Deal", "Sourced", "load_catalog"]
+__all__ = ["Accelerator", "Catalog", "CloudPrice", "Deal", "InstalledPrice", "Sourced", "load_catalog"]

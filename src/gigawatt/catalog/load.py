@@ -23,6 +23,21 @@ class Sourced(BaseModel):
     confidence: str
 
 
+class InstalledPrice(Sourced):
+    """Installed USD per accelerator: its share of everything IT a buyer pays to run it.
+
+    `includes` says what the figure covers (server or rack, scale-out network, storage);
+    facility (shell, power, cooling) is never in it: it is charged per MW. The price holds
+    until `price_from` (the model's launch or the quote's date, whichever is later) and
+    declines after it at the model's `price_decline_per_year`.
+    """
+
+    price_from: str
+    includes: str
+    as_of: str
+    url: str | None = None
+
+
 class Accelerator(BaseModel):
     model_config = ConfigDict(frozen=True)
     id: str
@@ -37,7 +52,8 @@ class Accelerator(BaseModel):
     confidence: str
     source: str
     it_kw: Sourced | None = None
-    unit_price_usd: Sourced | None = None
+    unit_price_usd: InstalledPrice | None = None
+    price_decline_per_year: Sourced | None = None
 
     @property
     def rent_only(self) -> bool:
@@ -118,18 +134,30 @@ def _sourced(raw: dict[str, Any]) -> Sourced:
     return Sourced(value=float(raw["value"]), source=raw["source"], confidence=raw["confidence"])
 
 
+def _installed(raw: dict[str, Any]) -> InstalledPrice:
+    return InstalledPrice(
+        value=float(raw["value"]), source=raw["source"], confidence=raw["confidence"],
+        price_from=str(raw["price_from"]), includes=raw["includes"], as_of=str(raw["as_of"]),
+        url=raw.get("url"),
+    )
+
+
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     facts = _read("facts.yaml")
     planning = _read("planning.yaml")
     derived = planning["accelerators"]
+    default_decline = _sourced(planning["defaults"]["price_decline_per_year"])
     accelerators = {}
     for row in facts["accelerators"]:
         extra = derived.get(row["id"], {})
+        price = _installed(extra["unit_price_usd"]) if "unit_price_usd" in extra else None
+        decline = extra.get("price_decline_per_year")
         accelerators[row["id"]] = Accelerator(
             **{k: row.get(k) for k in Accelerator.model_fields if k in row},
             it_kw=_sourced(extra["it_kw"]) if "it_kw" in extra else None,
-            unit_price_usd=_sourced(extra["unit_price_usd"]) if "unit_price_usd" in extra else None,
+            unit_price_usd=price,
+            price_decline_per_year=(_sourced(decline) if decline else default_decline) if price else None,
         )
     names = planning["gpu_names"]
     prices: dict[str, CloudPrice] = {}

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from gigawatt.catalog import load_catalog
-from gigawatt.cli.output import console, money, print_json, table
+from gigawatt.cli.output import clip, console, money, money_range, number, print_json, table
+
+if TYPE_CHECKING:
+    from gigawatt.plan.result import Plan
+    from gigawatt.scenario import Scenario
+
+EXIT_SHORTFALL = 3      # `plan --fail-on-shortfall` when demand is not met
 
 app = typer.Typer(
     help="gigawatt: plan, operate and stress-test AI compute at gigawatt scale.",
@@ -19,6 +27,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from gigawatt import __version__
+
+        print(f"gigawatt {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: bool = typer.Option(False, "--version", callback=_show_version, is_eager=True,
+                                 help="print the version and exit"),
+) -> None:
+    """gigawatt: plan, operate and stress-test AI compute at gigawatt scale."""
 
 
 @app.command()
@@ -53,9 +77,10 @@ def catalog(
         rows = [a.model_dump() for a in cat.accelerators.values()]
         if as_json:
             return print_json(rows)
-        console.print(table("Accelerators (dense BF16)", ["id", "vendor", "TFLOP/s", "HBM GB", "IT kW", "unit $", "conf", "source"], [
+        console.print(table("Accelerators (dense BF16)", ["id", "vendor", "TFLOP/s", "HBM GB", "IT kW", "installed $ (from)", "conf", "source"], [
             [a.id, a.vendor, a.bf16_dense_tflops, a.hbm_gb, a.it_kw.value if a.it_kw else "rent-only",
-             money(a.unit_price_usd.value) if a.unit_price_usd else "rent-only", a.confidence, a.source[:70]]
+             f"{money(a.unit_price_usd.value)} ({a.unit_price_usd.price_from})" if a.unit_price_usd else "rent-only",
+             a.confidence, clip(a.source, 70)]
             for a in cat.accelerators.values()]))
     elif section is CatalogSection.prices:
         rows = [p.model_dump() for p in cat.cloud_prices.values()]
@@ -70,16 +95,16 @@ def catalog(
         if as_json:
             return print_json({"economics": rows, "planning_defaults": defaults})
         console.print(table("Data-center economics", ["id", "value", "unit", "conf", "source"], [
-            [r["id"], r.get("value", f"{r.get('value_low')}-{r.get('value_high')}" if "value_low" in r else r.get("values")),
-             r.get("unit"), r.get("confidence"), str(r.get("source"))[:70]] for r in rows]))
+            [r["id"], _economics_value(r), r.get("unit"), r.get("confidence"), clip(r.get("source"), 70)]
+            for r in rows]))
         console.print(table("Planning defaults (derived)", ["name", "value", "conf", "source"], [
-            [k, v.value, v.confidence, v.source[:90]] for k, v in cat.defaults.items()]))
+            [k, v.value, v.confidence, clip(v.source, 90)] for k, v in cat.defaults.items()]))
     else:
         rows = [d.model_dump() for d in cat.deals.values()]
         if as_json:
             return print_json(rows)
         console.print(table("Compute deals", ["id", "counterparty", "announced", "amount", "GW", "status"], [
-            [d.id, d.counterparty[:40], d.announced, money(d.amount_usd), d.capacity_gw, d.status[:40]]
+            [d.id, clip(d.counterparty, 40), d.announced, money(d.amount_usd), d.capacity_gw, clip(d.status, 40)]
             for d in cat.deals.values()]))
 
 
@@ -93,6 +118,7 @@ def quote(
     discount_rate: float | None = typer.Option(None, help="yearly discount rate"),
     life: float | None = typer.Option(None, help="IT hardware life, years"),
     load_factor: float = typer.Option(1.0, help="share of the year the campus runs"),
+    bought: str | None = typer.Option(None, help="quarter the accelerators are bought (default: catalog price date)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Price a campus of one accelerator type from sourced inputs."""
@@ -100,17 +126,42 @@ def quote(
 
     q = make_quote(accelerator, gw, pue=pue, electricity_usd_per_mwh=electricity,
                    facility_capex_usd_per_mw=facility_usd_per_mw, discount_rate=discount_rate,
-                   it_life_years=life, load_factor=load_factor)
+                   it_life_years=life, load_factor=load_factor, bought=bought)
     if as_json:
         return print_json(q.as_json())
     console.print(table(f"Quote: {gw:g} GW of {accelerator}", ["item", "value", "unit", "formula", "inputs"], [
-        [ln.name, f"{ln.value:,.2f}" if ln.unit not in ("USD", "USD/yr", "USD/GW") else money(ln.value),
-         ln.unit, ln.formula, ", ".join(ln.inputs)] for ln in q.lines]))
+        [ln.name, _quote_value(ln.value, ln.unit), ln.unit, ln.formula, ", ".join(ln.inputs)] for ln in q.lines]))
     console.print(table("Inputs and their sources", ["input", "value", "conf", "source"], [
-        [k, f"{s.value:,.4g}", s.confidence, s.source] for k, s in q.inputs.items()]))
+        [k, number(s.value, 4), s.confidence, clip(s.source, 160)] for k, s in q.inputs.items()]))
     console.print(table("Published cost per GW vs this quote", ["estimate", "range", "quote / estimate", "source"], [
-        [b.id, f"{money(b.low_usd_per_gw)}-{money(b.high_usd_per_gw)}", f"{b.ratio_to_quote:.2f}", b.source[:70]]
+        [b.id, money_range(b.low_usd_per_gw, b.high_usd_per_gw), f"{b.ratio_to_quote:.2f}", clip(b.source, 70)]
         for b in q.benchmarks]))
+
+
+def _quote_value(value: float, unit: str) -> str:
+    if unit.startswith("USD"):
+        return money(value)
+    if unit == "accelerators":
+        return f"{math.floor(value + 1e-9):,}"        # whole accelerators: a campus holds no fractions
+    return number(value, 4)
+
+
+def _economics_value(row: Mapping[str, object]) -> str:
+    is_money = str(row.get("unit") or "").startswith("USD")
+
+    def shown(value: object) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return money(value) if is_money else number(value)
+        return "-" if value is None else str(value)
+
+    if row.get("value") is not None:
+        return shown(row["value"])
+    low, high = row.get("value_low"), row.get("value_high")
+    if low is None and high is None:
+        return shown(row.get("values"))
+    if low is None or high is None or low == high:
+        return shown(low if high is None else high)
+    return f"{shown(low)}-{shown(high)}"
 
 
 @app.command()
@@ -145,6 +196,8 @@ def plan(
     report: Path | None = typer.Option(None, help="write a self-contained HTML report here"),
     parquet: bool = typer.Option(False, help="save tables as Parquet instead of CSV"),
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
+    fail_on_shortfall: bool = typer.Option(
+        False, "--fail-on-shortfall", help=f"exit {EXIT_SHORTFALL} when demand is not met (for scripts)"),
 ) -> None:
     """Least-cost, risk-bounded capacity plan for a scenario."""
     import tempfile
@@ -152,10 +205,15 @@ def plan(
     from gigawatt.cli.plan_view import print_plan
     from gigawatt.cli.progress import SolveProgress
     from gigawatt.plan import plan as make_plan
+    from gigawatt.plan.store import probe_target
     from gigawatt.report.plan_report import write_plan_report
     from gigawatt.scenario import load_scenario
 
     scenario = load_scenario(file)
+    if out is not None:        # refuse a bad destination now, not after minutes of solving
+        probe_target(out)
+    if report is not None:
+        check_output_file(report, "--report")
     with tempfile.TemporaryDirectory() as tmp:
         log = Path(tmp) / "highs.log"
         err_console = Console(stderr=True)
@@ -166,12 +224,25 @@ def plan(
     if as_json:
         data = result.to_json()
         data["outputs"] = {"tables": str(saved) if saved else None, "report": str(html) if html else None}
-        return print_json(data)
-    print_plan(result)
-    if saved:
-        console.print(f"tables written to {saved}")
-    if html:
-        console.print(f"report written to {html}")
+        print_json(data)
+    else:
+        print_plan(result)
+        if saved:
+            console.print(f"tables written to {saved}")
+        if html:
+            console.print(f"report written to {html}")
+    if fail_on_shortfall and result.status == "shortfall":
+        raise typer.Exit(EXIT_SHORTFALL)
+
+
+def check_output_file(path: Path, option: str) -> None:
+    """An output file path must name a file in an existing directory."""
+    from gigawatt.errors import GigawattError
+
+    if path.is_dir():
+        raise GigawattError(f"{option} {path}: is a directory; give a file name like report.html")
+    if not path.parent.is_dir():
+        raise GigawattError(f"{option} {path}: directory {path.parent} does not exist; create it first")
 
 
 def parse_duration(text: str) -> float:
@@ -187,18 +258,25 @@ def parse_duration(text: str) -> float:
     return float(m.group(1)) * scale
 
 
+POLICY_HELP = ("scheduling policy: fifo, easy-backfill, cost-aware, hetero-aware, failover or "
+               "backfill-failover (default: the scenario's operations.policy)")
+
+
 @app.command()
 def simulate(
     file: Path = typer.Argument(..., help="scenario YAML file"),
     plan_dir: Path | None = typer.Option(None, "--plan", help="a plan directory (from `gigawatt plan --out`)"),
-    period: str | None = typer.Option(None, help="which period of the plan to operate (default: last)"),
+    period: str | None = typer.Option(
+        None, help="which quarter to operate (default: with --plan, the first quarter with a training "
+                   "run, else the plan's last quarter; without --plan, the horizon start)"),
     trace: Path | None = typer.Option(None, help="a workload trace (openb pods, Azure LLM requests, or a job CSV)"),
     trace_format: str | None = typer.Option(None, help="trace format (default: detected from the header)"),
     nodes: Path | None = typer.Option(None, help="openb node list (default: beside the openb trace)"),
-    policy: str | None = typer.Option(None, help="fifo, easy-backfill, cost-aware, hetero-aware, failover, ..."),
+    policy: str | None = typer.Option(None, help=POLICY_HELP),
     until: str | None = typer.Option(None, help="simulated time, e.g. 54d, 12h (default: until all jobs end)"),
     seed: int = typer.Option(0, help="random seed (same seed, same events)"),
-    failures: bool = typer.Option(True, help="accelerator failures at the catalog's rate"),
+    failures: bool | None = typer.Option(
+        None, "--failures/--no-failures", help="accelerator failures at the catalog's rate (default: on)"),
     report: Path | None = typer.Option(None, help="write an HTML report here"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
@@ -207,10 +285,13 @@ def simulate(
 
     from rich.progress import Progress
 
+    from gigawatt.cli.sim_guard import check_simulation_size
+    from gigawatt.errors import GigawattError
     from gigawatt.report.sim_report import write_sim_report
     from gigawatt.scenario import load_scenario
+    from gigawatt.sim import POLICIES
     from gigawatt.sim import simulate as run_sim
-    from gigawatt.sim.fleet import fleet_from_openb_nodes, fleet_from_plan_dir
+    from gigawatt.sim.fleet import fleet_from_capacity, fleet_from_openb_nodes
     from gigawatt.sim.from_scenario import (
         busiest_training_period,
         failures_from_scenario,
@@ -219,15 +300,38 @@ def simulate(
         workload_from_scenario,
     )
     from gigawatt.sim.inference import ServiceModel, simulate_service
-    from gigawatt.sim.traces import load_trace
+    from gigawatt.sim.traces import check_openb_nodes, load_trace
 
     s = load_scenario(file)
+    if policy is not None and policy not in POLICIES:
+        raise GigawattError(f"--policy: unknown policy '{policy}'; choose one of {', '.join(POLICIES)}")
+    if trace is None and (nodes is not None or trace_format is not None):
+        raise GigawattError(f"{'--nodes' if nodes is not None else '--trace-format'} needs --trace (a trace file)")
+    if nodes is not None and plan_dir is not None:
+        raise GigawattError("--nodes and --plan both choose the fleet; give one of them")
+    if period is not None:
+        period = _quarter_option(period)
+        if period not in s.horizon.periods:
+            raise GigawattError(f"--period {period} is outside the scenario's horizon "
+                                f"{s.horizon.start}-{s.horizon.end}; pick a quarter inside it")
+    if report is not None:
+        check_output_file(report, "--report")
     horizon = parse_duration(until) if until else math.inf
     facts: dict[str, object] = {"scenario": s.name, "seed": seed}
+    notes: list[str] = []
     if trace is not None:
         fmt, table = load_trace(trace, trace_format)
+        notes += list(table.attrs.get("notes", []))
         facts["trace"] = f"{trace} ({fmt.name}; cite: {fmt.citation})"
         if fmt.kind == "requests":
+            given = {"--plan": plan_dir, "--policy": policy, "--nodes": nodes, "--period": period,
+                     "--failures/--no-failures": failures, "--report": report}
+            unused = [k for k, v in given.items() if v is not None]
+            if unused:
+                raise GigawattError(
+                    f"{', '.join(unused)} do{'es' if len(unused) == 1 else ''} not apply to an inference "
+                    f"request trace ({fmt.name}): it runs one service on the scenario's largest pool; "
+                    f"remove {'it' if len(unused) == 1 else 'them'}")
             fleet_for_service = fleet_from_scenario(s)
             acc = max(fleet_for_service.pools, key=lambda p: p.capacity).accelerator if fleet_for_service.pools else "nvidia_h100_sxm"
             if horizon != math.inf:
@@ -235,46 +339,108 @@ def simulate(
             out = simulate_service(table, ServiceModel(accelerator=acc), seed=seed)
             data = {"utilization": out["slot_utilization"], "goodput": 1.0, "jobs_completed": int(out["requests"]),
                     "work_lost_accelerator_hours": 0.0, "slo_attainment": out["slo_attainment"], "inference": out,
-                    **facts}
+                    "accelerator": acc, "notes": notes, **facts}
             if as_json:
                 return print_json(data)
-            console.print(table_view("Inference service", out))
+            console.print(table_view(f"Inference service on {acc} ({len(table):,} requests)", out))
+            for note in notes:
+                console.print(f"note: {note}")
             return None
     if plan_dir is not None:
-        fleet, chosen = fleet_from_plan_dir(plan_dir, period or busiest_training_period(s))
+        chosen_plan = _plan_for(plan_dir, s)
+        want = period or busiest_training_period(s)
+        fleet, chosen = fleet_from_capacity(chosen_plan.tables["capacity"], want)
         facts["fleet"] = f"plan {plan_dir}, period {chosen}"
+        facts["period"] = chosen
         if trace is None:
             table = workload_from_scenario(s, origin=chosen)
     elif trace is None:
         fleet = fleet_from_scenario(s, at=period)
         table = workload_from_scenario(s, origin=period)
         facts["fleet"] = "scenario contracts, cloud offers and existing sites"
+        facts["period"] = period or s.horizon.start
     elif (node_file := nodes or _openb_nodes_beside(trace)) is not None:
-        fleet = fleet_from_openb_nodes(node_file)
+        fleet = fleet_from_openb_nodes(check_openb_nodes(node_file))
         facts["fleet"] = f"openb nodes {node_file}"
     else:
         fleet = fleet_from_scenario(s)
         facts["fleet"] = "scenario contracts, cloud offers and existing sites"
-    fail = failures_from_scenario(s, enabled=failures)
+        if nodes is None and fmt.name == "alibaba-openb":
+            notes.append("no openb node list beside the trace (openb_node_list_gpu_node.csv); the fleet "
+                         "is the scenario's, so GPU models in the trace may not match; give --nodes")
+    fail = failures_from_scenario(s, enabled=failures is not False)
     outages = outages_from_scenario(s, fleet, horizon, seed)
+    chosen_policy = policy or s.operations.policy
+    check_simulation_size(table, fail, None if horizon == math.inf else horizon)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=1.0)
-        result = run_sim(fleet, table, policy or s.operations.policy, failures=fail, outages=outages,
+        result = run_sim(fleet, table, chosen_policy, failures=fail, outages=outages,
                          until_s=None if horizon == math.inf else horizon, seed=seed,
                          progress=lambda done, total: bar.update(task, completed=done / total if total else 1))
-    facts.update({"policy": policy or s.operations.policy, "accelerators": fleet.capacity,
+    result.notes[:0] = notes
+    facts.update({"policy": chosen_policy, "accelerators": fleet.capacity,
                   "events": result.events, "events_per_second": round(result.events / max(result.wall_seconds, 1e-9))})
     if report:
         write_sim_report(result, report, s.name, {**facts, **result.to_json()})
     if as_json:
         return print_json({**result.to_json(), **facts, "report": str(report) if report else None})
-    console.print(table_view("Simulation", {k: v for k, v in result.to_json().items() if not isinstance(v, dict | list)}))
-    console.print(table_view("Queueing delay (s)", result.queueing_delay_s))
-    for note in result.notes:
-        console.print(f"note: {note}")
+    print_simulation(result, facts)
     if report:
         console.print(f"report written to {report}")
+
+
+def _quarter_option(text: str) -> str:
+    from gigawatt.errors import GigawattError
+    from gigawatt.periods import parse_quarter, quarter_label
+
+    try:
+        return quarter_label(parse_quarter(text))
+    except ValueError as exc:
+        raise GigawattError(f"--period: {exc}") from None
+
+
+def _plan_for(plan_dir: Path, s: Scenario) -> Plan:
+    """The plan in `plan_dir`, refused if it was made from another scenario."""
+    from gigawatt.errors import GigawattError
+    from gigawatt.plan.result import Plan
+    from gigawatt.plan.solve import scenario_hash
+
+    loaded = Plan.load(plan_dir)
+    made_from = loaded.metadata.get("scenario_hash")
+    this = scenario_hash(s)
+    if made_from != this:
+        raise GigawattError(
+            f"--plan {plan_dir}: made from another scenario ('{loaded.metadata.get('scenario')}', "
+            f"hash {made_from}; this file hashes to {this}); re-run `gigawatt plan` on this scenario")
+    return loaded
+
+
+def print_simulation(result: object, facts: Mapping[str, object]) -> None:
+    from gigawatt.cli.output import duration, number
+
+    r = result.to_json()  # type: ignore[attr-defined]
+    title = (f"Simulation: policy {facts.get('policy')}, {number(facts.get('accelerators'))} accelerators"
+             + (f", period {facts['period']}" if facts.get("period") else ""))
+    console.print(f"fleet: {facts.get('fleet')}" + (f"; trace: {facts['trace']}" if facts.get("trace") else ""))
+    rows = []
+    for key, value in r.items():
+        if isinstance(value, dict | list):
+            continue
+        if key.endswith("_s") and isinstance(value, int | float):
+            rows.append([key.removesuffix("_s"), duration(value)])
+        elif key in ("utilization", "goodput", "slo_attainment") and isinstance(value, float):
+            rows.append([key, f"{value:.1%}"])
+        elif key == "cost_usd":
+            rows.append([key, money(value)])  # type: ignore[arg-type]
+        else:
+            rows.append([key, number(value)])
+    console.print(table(title, ["metric", "value"], rows))
+    delays = r.get("queueing_delay_s") or {}
+    if delays:
+        console.print(table("Queueing delay", ["statistic", "wait"], [[k, duration(v)] for k, v in delays.items()]))
+    for note in r.get("notes", []):
+        console.print(f"note: {note}")
 
 
 def _openb_nodes_beside(trace: Path) -> Path | None:
@@ -283,7 +449,9 @@ def _openb_nodes_beside(trace: Path) -> Path | None:
 
 
 def table_view(title: str, values: Mapping[str, object]) -> Table:
-    return table(title, ["metric", "value"], [[k, f"{v:,.4g}" if isinstance(v, float) else v] for k, v in values.items()])
+    from gigawatt.cli.output import number
+
+    return table(title, ["metric", "value"], [[k, number(v)] for k, v in values.items()])
 
 
 from gigawatt.cli import service_cmd  # noqa: E402  (serve, worker, db, token)

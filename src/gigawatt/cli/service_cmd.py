@@ -7,10 +7,12 @@ one of these commands runs, so the core installs and runs without them.
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import subprocess
 import sys
 import threading
+import typing
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,12 +176,20 @@ def remote_options(
     _target["server"] = (server, token) if server else None
 
 
+def _local_only(options: dict[str, object]) -> None:
+    given = [k for k, v in options.items() if v not in (None, False)]
+    if given:
+        raise GigawattError(f"--{given[0].replace('_', '-')} is not available with --server "
+                            "(the server simulates the scenario's own fleet and workload)")
+
+
 def _remote_plan(server: str, token: str | None, file: Path, out: Path | None, report: Path | None,
-                 parquet: bool, as_json: bool, **ignored: object) -> None:
+                 parquet: bool, as_json: bool, fail_on_shortfall: bool = False, **local_only: object) -> None:
     from gigawatt.cli.plan_view import print_plan
     from gigawatt.report.plan_report import write_plan_report
     from gigawatt.service.client import Client
 
+    _local_only(local_only)
     client = Client(server, token)
     name, version = client.upload(file)
     run = client.wait(client.start("plan", name, version, {}), show=Console(stderr=True).is_terminal or not as_json)
@@ -190,28 +200,30 @@ def _remote_plan(server: str, token: str | None, file: Path, out: Path | None, r
         data = result.to_json()
         data["outputs"] = {"tables": str(saved) if saved else None, "report": str(html) if html else None,
                            "run": f"{server.rstrip('/')}/api/v1/runs/{run['id']}"}
-        return print_json(data)
-    print_plan(result)
-    console.print(f"run {run['id']} on {server}")
-    if saved:
-        console.print(f"tables written to {saved}")
-    if html:
-        console.print(f"report written to {html}")
+        print_json(data)
+    else:
+        print_plan(result)
+        console.print(f"run {run['id']} on {server}")
+        if saved:
+            console.print(f"tables written to {saved}")
+        if html:
+            console.print(f"report written to {html}")
+    if fail_on_shortfall and result.status == "shortfall":
+        from gigawatt.cli.app import EXIT_SHORTFALL
+
+        raise typer.Exit(EXIT_SHORTFALL)
 
 
 def _remote_simulate(server: str, token: str | None, file: Path, seed: int, policy: str | None,
-                     until: str | None, failures: bool, period: str | None, as_json: bool,
+                     until: str | None, failures: bool | None, period: str | None, as_json: bool,
                      report: Path | None, **local_only: object) -> None:
     from gigawatt.cli.app import parse_duration, table_view
     from gigawatt.service.client import Client
 
-    given = [k for k, v in local_only.items() if v not in (None, False)]
-    if given:
-        raise GigawattError(f"--{given[0].replace('_', '-')} is not available with --server "
-                            "(the server simulates the scenario's own fleet and workload)")
+    _local_only(local_only)
     client = Client(server, token)
     name, version = client.upload(file)
-    options = {"seed": seed, "policy": policy, "failures": failures, "period": period,
+    options = {"seed": seed, "policy": policy, "failures": failures is not False, "period": period,
                "until_s": parse_duration(until) if until else None}
     run = client.wait(client.start("simulate", name, version, options),
                       show=Console(stderr=True).is_terminal or not as_json)
@@ -241,8 +253,28 @@ def _remote_or_local(info: Any, remote: Callable[..., None]) -> None:
     info.callback = command
 
 
+def _with_remote_options(app: typer.Typer) -> None:
+    """Add --server/--token to the app's own callback (keeping its options, e.g. --version)."""
+    info = app.registered_callback
+    existing = info.callback if info is not None else None
+    if existing is None:
+        app.callback()(remote_options)
+        return
+    theirs = inspect.signature(existing).parameters
+    ours = inspect.signature(remote_options).parameters
+
+    def combined(**kwargs: Any) -> Any:
+        remote_options(**{name: kwargs.pop(name) for name in ours})
+        return existing(**kwargs)
+
+    combined.__signature__ = inspect.Signature([*theirs.values(), *ours.values()])  # type: ignore[attr-defined]
+    combined.__annotations__ = {**typing.get_type_hints(existing), **typing.get_type_hints(remote_options)}
+    combined.__doc__ = existing.__doc__
+    info.callback = combined  # type: ignore[union-attr]
+
+
 def register(app: typer.Typer) -> None:
-    app.callback()(remote_options)
+    _with_remote_options(app)
     remotes: dict[str, Callable[..., None]] = {"plan": _remote_plan, "simulate": _remote_simulate}
     for info in app.registered_commands:
         name = info.name or (info.callback.__name__ if info.callback else "")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from pydantic import BaseModel
 
-from gigawatt.catalog import Sourced, load_catalog
+from gigawatt.catalog import Accelerator, Sourced, load_catalog
 from gigawatt.economics.finance import capital_recovery_factor, usd_per_exaflop_day
+from gigawatt.economics.hardware_prices import catalog_curve, installed_usd
 from gigawatt.errors import CatalogError
-from gigawatt.periods import HOURS_PER_YEAR
+from gigawatt.periods import HOURS_PER_YEAR, parse_quarter, quarter_label
 
 
 class QuoteLine(BaseModel):
@@ -48,16 +50,49 @@ class Quote(BaseModel):
         return out
 
 
+def _in_range(
+    option: str, value: float | None, low: float, high: float, unit: str,
+    *, low_open: bool = False, high_open: bool = False,
+) -> None:
+    """Refuse a command-line number outside [low, high] (or an open end), naming the range."""
+    if value is None:
+        return
+    below = value <= low if low_open else value < low
+    above = value >= high if high_open else value > high
+    if not math.isfinite(value) or below or above:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise CatalogError(f"{option} {value:g} is out of range; give a number in {interval} ({unit})")
+
+
 def _given(value: float | None, default: Sourced, label: str) -> Sourced:
     if value is None:
         return default
     return Sourced(value=value, source=f"given on the command line ({label})", confidence="user")
 
 
+def _installed_price(acc: Accelerator, bought: str | None) -> Sourced:
+    """The catalog's installed price of `acc` for a unit bought in quarter `bought`."""
+    price, curve = acc.unit_price_usd, catalog_curve(acc)
+    if price is None or curve is None:
+        raise CatalogError(f"'{acc.id}' has no installed price in the catalog")
+    try:
+        q = parse_quarter(bought) if bought is not None else curve.price_from
+    except ValueError as e:
+        raise CatalogError(f"--bought: {e}") from None
+    return Sourced(
+        value=installed_usd(curve, q), confidence=price.confidence,
+        source=(f"installed USD per accelerator bought in {quarter_label(q)} ({price.value:,.0f} from "
+                f"{price.price_from}, {curve.decline_per_year:.0%}/yr less after it; "
+                f"economics.hardware_prices); includes {price.includes}; {price.source} [{price.url or 'no url'}, "
+                f"{price.as_of}]"),
+    )
+
+
 def quote(
     accelerator: str,
     gw: float = 1.0,
     *,
+    bought: str | None = None,
     pue: float | None = None,
     electricity_usd_per_mwh: float | None = None,
     facility_capex_usd_per_mw: float | None = None,
@@ -65,11 +100,18 @@ def quote(
     it_life_years: float | None = None,
     load_factor: float = 1.0,
 ) -> Quote:
-    """Capex, energy and unit costs of a `gw` campus (facility power) of `accelerator`."""
-    if gw <= 0:
-        raise CatalogError("--gw must be positive")
-    if not 0 < load_factor <= 1:
-        raise CatalogError("--load-factor must be in (0, 1]")
+    """Capex, energy and unit costs of a `gw` campus (facility power) of `accelerator`.
+
+    Accelerators are charged at their installed price (economics.hardware_prices) for a unit
+    bought in quarter `bought`; by default at the catalog's price, quoted for its `price_from`.
+    """
+    _in_range("--gw", gw, 0, 1000, "GW of facility power", low_open=True)
+    _in_range("--load-factor", load_factor, 0, 1, "share of the year", low_open=True)
+    _in_range("--pue", pue, 1, 3, "facility power over IT power")
+    _in_range("--electricity", electricity_usd_per_mwh, 0, 10_000, "USD per MWh")
+    _in_range("--facility-usd-per-mw", facility_capex_usd_per_mw, 0, 1e9, "USD per MW of IT load")
+    _in_range("--discount-rate", discount_rate, 0, 1, "a yearly rate like 0.08", high_open=True)
+    _in_range("--life", it_life_years, 0, 50, "years", low_open=True)
     cat = load_catalog()
     acc = cat.accelerator(accelerator)
     if acc.it_kw is None or acc.unit_price_usd is None:
@@ -80,7 +122,7 @@ def quote(
     d = cat.defaults
     inputs = {
         "it_kw_per_accelerator": acc.it_kw,
-        "unit_price_usd": acc.unit_price_usd,
+        "unit_price_usd": _installed_price(acc, bought),
         "bf16_dense_tflops": Sourced(value=acc.bf16_dense_tflops, source=acc.source, confidence=acc.confidence),
         "fabric_overhead": d["fabric_overhead"],
         "pue": _given(pue, d["pue"], "--pue"),

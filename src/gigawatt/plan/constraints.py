@@ -120,6 +120,10 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
             serve = serve.sum(extra)
         # where a location may not host the run (too small), fillna(0) makes it serve nothing
         m.add_constraints(serve - (bounds[kind] * host).fillna(0) <= 0, mask=window, name=f"colocation_{kind}")
+        # the whole window at once: a host delivers at most the run's work (keeps the relaxation tight)
+        work = p.training_work.sel(demand=p.run.rename("demand")).rename(demand="run")
+        whole = xr.where(bounds[kind].sum("period") < work, bounds[kind].sum("period"), work)
+        m.add_constraints(serve.sum("period") - (whole * host).fillna(0) <= 0, name=f"colocation_{kind}_window")
         if host.size:
             hosts.append(host.sum(kind))
     if hosts:

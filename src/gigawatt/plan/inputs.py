@@ -16,6 +16,7 @@ import xarray as xr
 
 from gigawatt.catalog import load_catalog
 from gigawatt.economics.finance import accelerators_in_mw, usd_per_exaflop_day
+from gigawatt.economics.hardware_prices import installed_price_table, scenario_curves
 from gigawatt.errors import PlanError
 from gigawatt.periods import (
     HOURS_PER_QUARTER,
@@ -153,28 +154,28 @@ def _da(values: object, *coords: pd.Index) -> xr.DataArray:
 
 
 def _accelerator_specs(s: Scenario, it_life_years: float) -> dict[str, AcceleratorSpec]:
+    """Catalog accelerators with the scenario's overrides; prices from economics.hardware_prices."""
     cat = load_catalog()
-    decline = cat.default("price_decline_per_year").value
+    curves = scenario_curves(s)
+    life = max(1, round(it_life_years * 4))
+
+    def price(acc_id: str) -> tuple[float | None, float]:
+        c = curves.get(acc_id)
+        return (c.launch_usd, c.decline_per_year) if c else (None, 0.0)
+
     specs: dict[str, AcceleratorSpec] = {}
     for acc in cat.accelerators.values():
         specs[acc.id] = AcceleratorSpec(
-            id=acc.id, tflops=acc.bf16_dense_tflops,
-            it_kw=acc.it_kw.value if acc.it_kw else None,
-            unit_price_usd=acc.unit_price_usd.value if acc.unit_price_usd else None,
-            decline=decline, life_quarters=max(1, round(it_life_years * 4)),
+            acc.id, acc.bf16_dense_tflops, acc.it_kw.value if acc.it_kw else None, *price(acc.id), life,
         )
-    for deal in s.chip_deals:
-        base = specs[deal.accelerator]
-        if deal.unit_price_usd is not None:
-            specs[deal.accelerator] = AcceleratorSpec(**{**base.__dict__, "unit_price_usd": deal.unit_price_usd})
     for o in s.accelerators:
-        base = specs.get(o.id) or AcceleratorSpec(o.id, 0.0, None, None, decline, max(1, round(it_life_years * 4)))
+        base = specs.get(o.id) or AcceleratorSpec(o.id, 0.0, None, None, 0.0, life)
         specs[o.id] = AcceleratorSpec(
             id=o.id,
             tflops=o.bf16_dense_tflops or base.tflops,
             it_kw=o.it_kw if o.it_kw is not None else base.it_kw,
-            unit_price_usd=o.unit_price_usd if o.unit_price_usd is not None else base.unit_price_usd,
-            decline=o.price_decline_per_year if o.price_decline_per_year is not None else base.decline,
+            unit_price_usd=price(o.id)[0],
+            decline=price(o.id)[1],
             life_quarters=max(1, round(o.life_years * 4)) if o.life_years else base.life_quarters,
         )
     return specs
@@ -217,7 +218,6 @@ def _money(s: Scenario, qs: np.ndarray, period: pd.Index) -> dict[str, object]:
 def _accelerators(s: Scenario, sites: list, qs: np.ndarray, specs: dict[str, AcceleratorSpec],
                   fabric: float, default_pue: float, notes: list[str]) -> dict[str, object]:
     n = len(qs)
-    years_from_start = (qs - qs[0]) / 4.0
     buyable = sorted({a for a, sp in specs.items() if sp.it_kw and sp.unit_price_usd})
     used_at_sites: set[str] = set()
     for x in sites:
@@ -233,17 +233,15 @@ def _accelerators(s: Scenario, sites: list, qs: np.ndarray, specs: dict[str, Acc
     acc_ids = sorted(used_at_sites | {o.accelerator for o in s.cloud_offers}
                      | {c.accelerator for c in s.contracts} | {dl.accelerator for dl in s.chip_deals})
     acc = pd.Index(acc_ids, name="acc")
-    price = np.array([
-        [(specs[a].unit_price_usd or 0.0) * (1 - specs[a].decline) ** yf for yf in years_from_start]
-        for a in acc_ids
-    ])
+    price = installed_price_table(s, acc_ids, qs)
     lives = np.array([specs[a].life_quarters for a in acc_ids], dtype=int)
+    # an accelerator any deal covers is bought only through the deals in force (none in force: none)
     supply = np.full((len(acc_ids), n), np.inf)
+    for deal in s.chip_deals:
+        supply[acc_ids.index(deal.accelerator)] = 0.0
     supply_deals: dict[str, list[str]] = {}
     for deal in deals:
         j = acc_ids.index(deal.accelerator)
-        if np.isinf(supply[j]).all():
-            supply[j] = 0.0
         sp = specs[deal.accelerator]
         if deal.units_per_quarter is not None:
             units = deal.units_per_quarter

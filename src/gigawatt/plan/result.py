@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from gigawatt.errors import PlanError
 
 TABLES = (
     "capacity", "spend", "finance", "unmet", "shadow_price", "security", "training",
@@ -80,60 +78,38 @@ class Plan:
     # --- persistence ---
 
     def save(self, directory: str | Path, fmt: str = "csv") -> Path:
-        """Write every table and plan.json; a failure part-way leaves the previous plan intact.
+        """Write every table and plan.json; a failure or kill at any point leaves one whole plan.
 
-        All files are first written beside their targets as .tmp, then renamed into place
-        (plan.json last), so an interrupted save never mixes into a readable half-plan.
+        See gigawatt.plan.store: the new plan is written beside the old one and switched in by
+        renames; the manifest carries each table's checksum.
         """
-        if fmt not in ("csv", "parquet"):
-            raise PlanError(f"unknown table format '{fmt}'; use csv or parquet")
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
+        from gigawatt.plan.store import write_plan
+
         meta = {
             "status": self.status, "npv_usd": self.npv_usd, "penalties_usd": self.penalties_usd,
             "binding": self.binding,
             "explanations": self.explanations, "unit_costs": self.unit_costs,
-            "metadata": self.metadata, "format": fmt, "tables": sorted(self.tables),
+            "metadata": self.metadata,
         }
-        staged: list[tuple[Path, Path]] = []
-        try:
-            for name, df in self.tables.items():
-                target = out / f"{name}.{fmt}"
-                tmp = target.with_name(target.name + ".tmp")
-                if fmt == "parquet":
-                    df.to_parquet(tmp, index=False)
-                else:
-                    df.to_csv(tmp, index=False)
-                staged.append((tmp, target))
-            tmp = out / "plan.json.tmp"
-            tmp.write_text(json.dumps(meta, indent=2, default=str))
-            staged.append((tmp, out / "plan.json"))
-        except Exception:
-            for tmp, _ in staged:
-                tmp.unlink(missing_ok=True)
-            raise
-        for tmp, target in staged:
-            tmp.replace(target)
-        return out
+        return write_plan(directory, _finite(meta), self.tables, fmt)
 
     @classmethod
     def load(cls, directory: str | Path) -> Plan:
-        src = Path(directory)
-        try:
-            meta = json.loads((src / "plan.json").read_text())
-        except FileNotFoundError:
-            raise PlanError(f"{src}: no plan.json here; point at a directory written by `gigawatt plan --out`") from None
-        fmt = meta.get("format", "csv")
-        tables = {}
-        for name in meta["tables"]:
-            path = src / f"{name}.{fmt}"
-            if fmt == "parquet":
-                tables[name] = pd.read_parquet(path)
-            else:
-                try:
-                    tables[name] = pd.read_csv(path)
-                except pd.errors.EmptyDataError:
-                    tables[name] = pd.DataFrame()
+        """Read a plan directory; a damaged or mixed one is a one-line PlanError."""
+        from gigawatt.plan.store import read_plan
+
+        meta, tables = read_plan(directory)
         return cls(status=meta["status"], npv_usd=meta["npv_usd"], tables=tables, binding=meta["binding"],
                    explanations=meta["explanations"], unit_costs=meta["unit_costs"], metadata=meta["metadata"],
-                   penalties_usd=meta.get("penalties_usd", {}))
+                   penalties_usd=meta.get("penalties_usd") or {})
+
+
+def _finite(obj: Any) -> Any:
+    """JSON has no NaN or infinity: write them as null."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import math
+import reprlib
 import types
 import typing
 from collections.abc import Iterable
@@ -14,48 +16,181 @@ from pydantic import BaseModel, ValidationError
 
 from gigawatt.catalog import load_catalog
 from gigawatt.errors import ScenarioError
-from gigawatt.scenario.model import Scenario
+from gigawatt.periods import parse_quarter
+from gigawatt.scenario.model import FIRST_YEAR, LAST_YEAR, Scenario
+
+MAX_EXAFLOPS = 1e6  # EF/s: the upper bound of InferenceLoad.exaflops
+
+
+# A scenario is a few kB of hand-written YAML; these limits only stop hostile or broken files
+# (a "billion laughs" of aliases, a generated file of millions of entries, 10,000-deep nesting)
+# before they cost minutes and gigabytes.
+MAX_FILE_BYTES = 2_000_000
+MAX_NODES = 200_000          # YAML nodes after expanding aliases
+MAX_ITEMS = 10_000           # entries in one list or mapping
+MAX_DEPTH = 40               # nested lists/mappings
 
 
 def load_scenario(path: str | Path) -> Scenario:
     path = Path(path)
     try:
-        text = path.read_text("utf-8")
+        size = path.stat().st_size
+        if path.is_dir():
+            raise ScenarioError("is a directory; give a scenario YAML file", file=str(path))
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(
+                f"file is {size:,} bytes; a scenario must be under {MAX_FILE_BYTES:,} bytes "
+                "(keep bulk data such as traces in separate files)", file=str(path))
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         raise ScenarioError("file not found; check the path", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read: {exc}", file=str(path)) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read: {exc.strerror or exc}", file=str(path)) from None
+    if len(raw) > MAX_FILE_BYTES:  # a pipe or a file that grew while we looked
+        raise ScenarioError(f"file is over {MAX_FILE_BYTES:,} bytes; a scenario must be smaller",
+                            file=str(path))
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScenarioError(f"not UTF-8 text (byte {exc.start}); save the file as UTF-8",
+                            file=str(path), line=line) from None
     return parse_scenario(text, file=str(path))
 
 
-def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+class _GuardedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses deep nesting while composing (PyYAML's composer recurses)."""
+
+    def __init__(self, stream: str, file: str) -> None:
+        super().__init__(stream)
+        self._file = file
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise ScenarioError(
+                    f"nested more than {MAX_DEPTH} levels deep; a scenario needs only a few levels",
+                    file=self._file, line=mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
+    """Parse YAML into (node tree, Python data) with every guard applied before building data."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(f"text is over {MAX_FILE_BYTES:,} characters; a scenario must be smaller",
+                            file=file)
+    loader = _GuardedLoader(text, file)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = loader.get_single_node()
+        if root is None:
+            return None, None
+        _check_tree(root, file)
+        return root, loader.construct_document(root)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(f"not valid YAML: {problem}", file=file, line=line) from None
+        raise ScenarioError(f"not valid YAML: {_one_line(problem)}", file=file, line=line) from None
+    except RecursionError:  # belt and braces: the depth guard should have stopped it first
+        raise ScenarioError(f"nested too deeply; a scenario needs at most {MAX_DEPTH} levels",
+                            file=file) from None
+    finally:
+        loader.dispose()
+
+
+def _check_tree(root: yaml.Node, file: str) -> None:
+    """Count nodes as aliases expand them, cap collection sizes, refuse duplicate keys."""
+    expanded: dict[int, int] = {}
+    # iterative post-order walk; a node reached through an alias is the same object, so its
+    # expanded size is computed once and counted at every use
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if id(node) in expanded:
+            continue
+        children = _children(node)
+        if not done:
+            if len(children) > MAX_ITEMS:
+                raise ScenarioError(
+                    f"a list or mapping with {len(children):,} entries; at most {MAX_ITEMS:,} are "
+                    "allowed in one place", file=file, line=node.start_mark.line + 1)
+            if isinstance(node, yaml.MappingNode):
+                _no_duplicate_keys(node, file)
+            stack.append((node, True))
+            stack.extend((c, False) for c in children if id(c) not in expanded)
+            continue
+        total = 1 + sum(expanded.get(id(c), 1) for c in children)
+        if total > MAX_NODES:
+            raise ScenarioError(
+                f"expands to more than {MAX_NODES:,} values (anchors and aliases reused too often); "
+                "write the values out or reuse fewer aliases", file=file, line=node.start_mark.line + 1)
+        expanded[id(node)] = total
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
+def _no_duplicate_keys(node: yaml.MappingNode, file: str) -> None:
+    seen: dict[str, int] = {}
+    for key, _ in node.value:
+        if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+            continue
+        line = key.start_mark.line + 1
+        if key.value in seen:
+            raise ScenarioError(
+                f"duplicate key {_key(key.value)!r} (first on line {seen[key.value]}, again on line "
+                f"{line}); keep one of them", file=file, line=line)
+        seen[key.value] = line
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+EMPTY = ("file is empty: a scenario needs at least a name and what to plan for, e.g. "
+         "'name: x', a demand section (training or inference) and supply (sites, cloud_offers "
+         "or contracts); see examples/minimal.yaml")
+
+
+def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
+    root, data = _compose(text, file)
     if data is None:
-        data = {}
+        raise ScenarioError(EMPTY, file=file)
     if not isinstance(data, dict):
         raise ScenarioError(
             f"the top level must be a mapping of sections (name, sites, demand, ...), got {type(data).__name__}",
             file=file,
             line=1,
         )
+    if not data:
+        raise ScenarioError(EMPTY, file=file, line=1)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         # An unknown key usually explains a "missing" one (a typo): report it first.
-        err = min(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        err = min(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
         loc = tuple(err["loc"])
         raise ScenarioError(
             _describe(err, loc), file=file, line=_line_of(root, loc), path=_dotted(loc)
         ) from None
     except (TypeError, ValueError) as exc:  # e.g. unhashable keys pydantic cannot report
-        raise ScenarioError(f"malformed value: {exc}", file=file, path=None) from None
+        raise ScenarioError(f"malformed value: {_one_line(exc)[:200]}", file=file, path=None) from None
+    if not (scenario.demand.training or scenario.demand.inference):
+        raise ScenarioError(
+            "nothing to plan for: add demand (a training run under demand.training or a load under "
+            "demand.inference); see examples/minimal.yaml", file=file, line=_line_of(root, ("demand",)),
+            path="demand")
     problem = check_references(scenario)
     if problem is not None:
         loc, message = problem
@@ -64,8 +199,9 @@ def parse_scenario(text: str, file: str = "<scenario>") -> Scenario:
 
 
 def _key(part: Any) -> str:
-    text = str(part)
-    return text if text.isprintable() and text.strip() == text and text else repr(text)
+    text = str(part)[:80]
+    shown = text if text.isprintable() and text.strip() == text and text else repr(text)
+    return shown if len(str(part)) <= 80 else shown + "..."
 
 
 def _dotted(loc: Iterable[Any]) -> str:
@@ -78,9 +214,19 @@ def _dotted(loc: Iterable[Any]) -> str:
     return out
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 2, 4, 4
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 50, 50, 40
+
+
 def _shown(value: Any) -> str:
-    text = repr(value).replace("\n", "\\n")
+    """A short repr that never builds the full text of a huge value."""
+    text = _SHORT.repr(value).replace("\n", "\\n")
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_BOUNDS = {"less_than_equal": "at most", "less_than": "below", "greater_than_equal": "at least",
+           "greater_than": "above"}
 
 
 def _describe(err: Any, loc: tuple[Any, ...]) -> str:
@@ -92,7 +238,14 @@ def _describe(err: Any, loc: tuple[Any, ...]) -> str:
         return f"unknown key {_key(loc[-1])!r}; {tip}".replace("\n", "\\n")
     if kind == "missing":
         return "required field is missing; add it"
-    message = err["msg"].removeprefix("Value error, ")
+    message = _one_line(err["msg"].removeprefix("Value error, "))
+    limit = next(iter(err.get("ctx", {}).values()), None)
+    if kind in _BOUNDS and isinstance(limit, int | float):
+        message = f"must be {_BOUNDS[kind]} {limit:g}"
+    elif kind == "finite_number":
+        message = "must be a finite number (not .inf or .nan)"
+    if len(message) > 300:
+        message = message[:297] + "..."
     got = f" (got {_shown(err['input'])})" if "input" in err and not isinstance(err["input"], dict) else ""
     return f"{message}{got}"
 
@@ -228,4 +381,78 @@ def check_references(s: Scenario) -> tuple[tuple[Any, ...], str] | None:
         ]
         if load.start_exaflops is not None and load.start is None:
             checks.append((("demand", "inference", i, "start"), "start_exaflops needs start (the quarter it applies to)"))
+    checks += _check_buyable_at_sites(s, catalog)
+    checks += _check_horizon_fit(s)
+    checks += _check_operations(s)
     return next((c for c in checks if c is not None), None)
+
+
+Problem = tuple[tuple[Any, ...], str]
+
+
+def _check_buyable_at_sites(s: Scenario, catalog: Any) -> list[Problem | None]:
+    """A site builds with accelerators it can buy; rent-only parts belong in cloud_offers."""
+    overrides = {a.id: a for a in s.accelerators}
+    deal_priced = {d.accelerator for d in s.chip_deals if d.unit_price_usd is not None}
+    out: list[Problem | None] = []
+    for i, site in enumerate(s.sites):
+        for j, acc_id in enumerate(site.accelerators):
+            spec, over = catalog.accelerators.get(acc_id), overrides.get(acc_id)
+            has_kw = (over is not None and over.it_kw is not None) or (spec is not None and spec.it_kw)
+            has_price = ((over is not None and over.unit_price_usd is not None) or acc_id in deal_priced
+                         or (spec is not None and spec.unit_price_usd))
+            if not (has_kw and has_price):
+                buyable = sorted(a for a, x in catalog.accelerators.items() if not x.rent_only)
+                out.append((("sites", i, "accelerators", j),
+                            f"'{acc_id}' is only offered by clouds (no sourced power or price to build "
+                            f"with); rent it through cloud_offers, give it_kw and unit_price_usd under "
+                            f"accelerators, or build one of: {', '.join(buyable)}"))
+    return out
+
+
+def _check_horizon_fit(s: Scenario) -> list[Problem | None]:
+    """Demand the planner would drop or numbers that would overflow are errors, not notes."""
+    first, last = parse_quarter(s.horizon.start), parse_quarter(s.horizon.end)
+    span = f"{s.horizon.start}-{s.horizon.end}"
+    out: list[Problem | None] = []
+    for i, run in enumerate(s.demand.training):
+        if parse_quarter(run.end) < first or parse_quarter(run.start) > last:
+            out.append((("demand", "training", i, "start"),
+                        f"training run '{run.id}' runs {run.start}-{run.end}, wholly outside the "
+                        f"horizon {span}; move it inside or extend horizon"))
+    for i, load in enumerate(s.demand.inference):
+        if load.start_exaflops is None or load.start_exaflops == 0 or load.growth_per_year <= 0:
+            continue
+        years = max(0, last - parse_quarter(load.start or s.horizon.start)) / 4
+        grown = math.log10(load.start_exaflops) + years * math.log10(1 + load.growth_per_year)
+        if grown > math.log10(MAX_EXAFLOPS):
+            out.append((("demand", "inference", i, "growth_per_year"),
+                        f"{load.start_exaflops:g} EF/s growing {load.growth_per_year:.0%}/yr reaches "
+                        f"1e{grown:.0f} EF/s by {s.horizon.end}, beyond the {MAX_EXAFLOPS:g} EF/s "
+                        "this model accepts; lower growth_per_year or shorten the horizon"))
+    for section in ("budget_usd_per_year", "revenue_usd_per_year"):
+        for year in getattr(s.finance, section):
+            if not FIRST_YEAR <= year <= LAST_YEAR:
+                out.append((("finance", section, year),
+                            f"year {year} is outside {FIRST_YEAR}-{LAST_YEAR}; write a calendar year"))
+    return out
+
+
+def _check_operations(s: Scenario) -> list[Problem | None]:
+    from gigawatt.sim.policies import POLICIES
+
+    out: list[Problem | None] = []
+    if s.operations.policy not in POLICIES:
+        out.append((("operations", "policy"),
+                    f"unknown policy '{s.operations.policy}'; choose one of {', '.join(POLICIES)}"))
+    names = ({p.id for p in s.providers} | {x.id for x in s.sites} | {o.id for o in s.cloud_offers}
+             | {c.id for c in s.contracts} | {o.region for o in s.cloud_offers}
+             | {c.region for c in s.contracts})
+    for i, outage in enumerate(s.operations.outages):
+        target = outage.target
+        site_pool = "/" in target and target.split("/", 1)[0] in {x.id for x in s.sites}
+        if target not in names and not site_pool:
+            out.append((("operations", "outages", i, "target"),
+                        f"unknown outage target '{target}'; {_did_you_mean(target, names)} "
+                        "(a provider, site, cloud offer, contract or region id)"))
+    return out

@@ -6,24 +6,98 @@ given per year or per quarter is a mapping from label to number.
 
 from __future__ import annotations
 
+import re
+import typing
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gigawatt.periods import parse_quarter, quarter_label, quarter_range
 
 Quarter = Annotated[str, Field(description="quarter label like 2027Q3 (2027-08 and 2027 work too)")]
-NonNeg = Annotated[float, Field(ge=0)]
-Positive = Annotated[float, Field(gt=0)]
+# Every number has an upper bound that keeps it meaningful and keeps sums of it finite; the
+# named ones below are the ranges a person could mean (1 TW of power, $10M per accelerator).
+LARGEST = 1e15
+NonNeg = Annotated[float, Field(ge=0, le=LARGEST)]
+Positive = Annotated[float, Field(gt=0, le=LARGEST)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+MW = Annotated[float, Field(ge=0, le=1e6, description="MW (at most 1 TW)")]
+USD = Annotated[float, Field(ge=0, le=1e14, description="USD (at most $100T)")]
+Accelerators = Annotated[float, Field(ge=0, le=1e9, description="accelerators (at most 1e9)")]
+UnitPrice = Annotated[float, Field(gt=0, le=1e7, description="USD per accelerator (at most $10M)")]
+HourlyPrice = Annotated[float, Field(ge=0, le=1e4, description="USD per accelerator-hour")]
+EnergyPrice = Annotated[float, Field(ge=0, le=1e4, description="USD per MWh")]
+FacilityPrice = Annotated[float, Field(ge=0, le=1e9, description="USD per MW")]
+ExaflopsPerS = Annotated[float, Field(ge=0, le=1e6, description="EF/s (at most 1e6)")]
+Exaflop = Annotated[float, Field(gt=0, le=1e15, description="1e18 FLOP (at most 1e33 FLOP)")]
+Years = Annotated[float, Field(gt=0, le=100)]
+Hours = Annotated[float, Field(ge=0, le=350_400, description="hours (at most 40 years)")]
+Minutes = Annotated[float, Field(ge=0, le=1e6)]
+MAX_HORIZON_QUARTERS = 160          # 40 years
+FIRST_YEAR, LAST_YEAR = 1990, 2150
+
+
+def _is_id(value: str) -> str:
+    """Ids are short ASCII slugs, so two ids that look the same are the same."""
+    if not _ID.fullmatch(value):
+        shown = value.encode("ascii", "backslashreplace").decode()[:60]
+        raise ValueError(
+            f"id '{shown}' must be 1-64 characters of letters, digits, '_', '-', '.' or ':' "
+            "starting with a letter or digit (no spaces, no invisible or non-ASCII characters)"
+        )
+    return value
+
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}")
+Id = Annotated[str, AfterValidator(_is_id)]
+
+
+def _allows_bool(annotation: Any) -> bool:
+    if annotation is bool:
+        return True
+    return any(_allows_bool(a) for a in typing.get_args(annotation))
+
+
+def _has_number(annotation: Any) -> bool:
+    if annotation in (int, float):
+        return True
+    return any(_has_number(a) for a in typing.get_args(annotation))
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_as_number(cls, value: Any, info: ValidationInfo) -> Any:
+        """`max_power_mw: true` is a mistake, not 1 MW: numbers must be written as numbers."""
+        if info.field_name is None:
+            return value
+        annotation = cls.model_fields[info.field_name].annotation
+        if _allows_bool(annotation) or not _has_number(annotation):
+            return value
+        found = value if isinstance(value, bool) else None
+        if isinstance(value, dict):
+            found = next((v for v in value.values() if isinstance(v, bool)), None)
+        elif isinstance(value, list):
+            found = next((v for v in value if isinstance(v, bool)), None)
+        if found is not None:
+            raise ValueError(f"expected a number, got {str(found).lower()}; write the number itself")
+        return value
 
 
 def _normal_quarter(value: str | int) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("expected a quarter label like 2027Q3 (2027-08 and 2027 work too)")
     return quarter_label(parse_quarter(value))
 
 
@@ -35,8 +109,14 @@ class Horizon(Strict):
 
     @model_validator(mode="after")
     def _ordered(self) -> Horizon:
-        if parse_quarter(self.end) < parse_quarter(self.start):
+        start, end = parse_quarter(self.start), parse_quarter(self.end)
+        if end < start:
             raise ValueError(f"end {self.end} is before start {self.start}; swap them")
+        if end - start + 1 > MAX_HORIZON_QUARTERS:
+            raise ValueError(f"horizon {self.start}-{self.end} is {end - start + 1} quarters; "
+                             f"plan at most {MAX_HORIZON_QUARTERS} quarters (40 years)")
+        if not FIRST_YEAR * 4 <= start <= end < (LAST_YEAR + 1) * 4:
+            raise ValueError(f"horizon years must lie in {FIRST_YEAR}-{LAST_YEAR}")
         return self
 
     @property
@@ -46,7 +126,7 @@ class Horizon(Strict):
 
 class Money(Strict):
     discount_rate: Annotated[float, Field(ge=0, lt=1)] | None = None
-    base_year: Annotated[int, Field(ge=1900, le=2200)] | None = Field(
+    base_year: Annotated[int, Field(ge=FIRST_YEAR, le=LAST_YEAR)] | None = Field(
         default=None, description="NPVs are present values at the start of this year; default: the horizon's first year"
     )
 
@@ -60,7 +140,7 @@ class ProviderKind(StrEnum):
 
 
 class Provider(Strict):
-    id: str
+    id: Id
     kind: ProviderKind = ProviderKind.cloud
     name: str | None = None
 
@@ -68,12 +148,18 @@ class Provider(Strict):
 class AcceleratorOverride(Strict):
     """Override catalog values for one accelerator (or define a new one)."""
 
-    id: str
-    bf16_dense_tflops: Positive | None = None
-    it_kw: Positive | None = None
-    unit_price_usd: Positive | None = None
-    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = None
-    life_years: Positive | None = None
+    id: Id
+    bf16_dense_tflops: Annotated[float, Field(gt=0, le=1e7)] | None = None
+    it_kw: Annotated[float, Field(gt=0, le=1e4)] | None = None
+    unit_price_usd: UnitPrice | None = Field(None, description=(
+        "installed USD per accelerator (its share of server or rack, scale-out network and storage; "
+        "facility is charged per MW) at the model's catalog price date (its launch, "
+        "`gigawatt catalog`); for a model the catalog lacks, at the horizon's start. It holds "
+        "before that quarter and falls by price_decline_per_year after it"))
+    price_decline_per_year: Annotated[float, Field(ge=0, lt=1)] | None = Field(None, description=(
+        "share of the installed price lost per year after the model's price date "
+        "(default: the catalog's per-model figure, 0 = prices hold while the model sells)"))
+    life_years: Years | None = None
 
 
 class SiteKind(StrEnum):
@@ -86,23 +172,23 @@ class PowerStep(Strict):
     """Grid power available to a site from a quarter on (cumulative, not additive)."""
 
     from_: Quarter = Field(alias="from")
-    mw: NonNeg
+    mw: MW
 
     _norm = field_validator("from_", mode="before")(_normal_quarter)
 
 
 class Site(Strict):
-    id: str
+    id: Id
     provider: str
     kind: SiteKind = SiteKind.owned
     country: str = "US"
     region: str | None = None
-    max_power_mw: NonNeg
-    existing_mw: NonNeg = 0
+    max_power_mw: MW
+    existing_mw: MW = 0
     energisation: list[PowerStep] = Field(default_factory=list)
     pue: Annotated[float, Field(ge=1, le=3)] | None = None
-    electricity_usd_per_mwh: NonNeg | None = None
-    facility_capex_usd_per_it_mw: NonNeg | None = Field(
+    electricity_usd_per_mwh: EnergyPrice | None = None
+    facility_capex_usd_per_it_mw: FacilityPrice | None = Field(
         default=None, description="facility capex per MW of IT (critical) load, as the catalog and `quote` quote it"
     )
     construction_lead_time_quarters: Annotated[int, Field(ge=0, le=40)] | None = None
@@ -119,16 +205,16 @@ class Site(Strict):
 
 class CloudTerm(Strict):
     quarters: Annotated[int, Field(ge=1, le=40)] = 1
-    price_usd_per_accelerator_hour: NonNeg
+    price_usd_per_accelerator_hour: HourlyPrice
 
 
 class CloudOffer(Strict):
-    id: str
+    id: Id
     provider: str
     region: str = Field(default="us", description="where the capacity is; demand limited to other regions cannot use it")
     accelerator: str
     terms: list[CloudTerm] = Field(min_length=1)
-    max_accelerators: NonNeg | None = None
+    max_accelerators: Accelerators | None = None
     available_from: Quarter | None = None
 
     _norm = field_validator("available_from", mode="before")(
@@ -148,16 +234,16 @@ class ContractStatus(StrEnum):
 class Contract(Strict):
     """A signed capacity contract: fixed capacity and a payment schedule."""
 
-    id: str
+    id: Id
     counterparty: str
     region: str = "us"
     accelerator: str
-    capacity_accelerators: NonNeg | None = None
-    capacity_mw: NonNeg | None = None
+    capacity_accelerators: Accelerators | None = None
+    capacity_mw: MW | None = None
     start: Quarter
     term_quarters: Annotated[int, Field(ge=1, le=80)]
-    payment_usd_per_year: NonNeg | None = None
-    total_usd: NonNeg | None = None
+    payment_usd_per_year: USD | None = None
+    total_usd: USD | None = None
     take_or_pay: bool = Field(
         default=True, description="pay the full schedule whether used or not; false: pay for what is used"
     )
@@ -196,14 +282,16 @@ class Equity(Strict):
 
 
 class ChipDeal(Strict):
-    id: str
+    id: Id
     vendor: str
     accelerator: str
-    units_per_quarter: NonNeg | None = None
-    mw_per_quarter: NonNeg | None = None
+    units_per_quarter: Accelerators | None = None
+    mw_per_quarter: MW | None = None
     start: Quarter
     end: Quarter
-    unit_price_usd: NonNeg | None = None
+    unit_price_usd: Annotated[float, Field(ge=0, le=1e7)] | None = Field(None, description=(
+        "negotiated installed USD per accelerator for every unit bought from start to end (flat, "
+        "no decline); where deals for one accelerator overlap, the lowest price applies"))
     equity: Equity = Field(default_factory=Equity)
     status: ContractStatus = ContractStatus.confirmed
     catalog_deal: str | None = None
@@ -220,13 +308,14 @@ class ChipDeal(Strict):
 
 
 class TrainingRun(Strict):
-    id: str
-    total_exaflop: Positive | None = Field(None, description="useful work, in 1e18 FLOP")
-    accelerator_hours: Positive | None = Field(None, description="in reference-accelerator hours")
+    id: Id
+    total_exaflop: Exaflop | None = Field(None, description="useful work, in 1e18 FLOP")
+    accelerator_hours: Annotated[float, Field(gt=0, le=1e13)] | None = Field(
+        None, description="in reference-accelerator hours")
     reference_accelerator: str | None = None
     start: Quarter
     end: Quarter
-    min_colocated_accelerators: NonNeg = 0
+    min_colocated_accelerators: Accelerators = 0
     allowed_accelerators: list[str] = Field(default_factory=list)
     mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
     colocated: bool | None = Field(
@@ -256,13 +345,13 @@ class TrainingRun(Strict):
 class InferenceLoad(Strict):
     """Inference FLOP/s over time: explicit points, or a start value with yearly growth."""
 
-    id: str
+    id: Id
     regions: list[str] = Field(
         default_factory=list,
         description="regions that may serve it ('us' admits 'us' and 'us-east'); empty: anywhere",
     )
-    exaflops: dict[Quarter, NonNeg] = Field(default_factory=dict, description="delivered EF/s by quarter")
-    start_exaflops: NonNeg | None = None
+    exaflops: dict[Quarter, ExaflopsPerS] = Field(default_factory=dict, description="delivered EF/s by quarter")
+    start_exaflops: ExaflopsPerS | None = None
     growth_per_year: Annotated[float, Field(ge=-0.9, le=20)] = 0.0
     start: Quarter | None = None
     allowed_accelerators: list[str] = Field(default_factory=list)
@@ -290,10 +379,10 @@ class Demand(Strict):
 
 
 class Finance(Strict):
-    budget_usd_per_year: dict[int, NonNeg] = Field(default_factory=dict)
-    revenue_usd_per_year: dict[int, NonNeg] = Field(default_factory=dict)
-    it_life_years: Positive | None = None
-    facility_life_years: Positive | None = None
+    budget_usd_per_year: dict[int, USD] = Field(default_factory=dict)
+    revenue_usd_per_year: dict[int, USD] = Field(default_factory=dict)
+    it_life_years: Years | None = None
+    facility_life_years: Years | None = None
 
 
 class Policy(Strict):
@@ -303,7 +392,7 @@ class Policy(Strict):
     n_minus_1_alpha: Fraction = Field(
         default=0.0, description="without any one provider, the rest can still serve this share of each demand's need"
     )
-    unmet_penalty_usd_per_exaflop_day: Positive | None = Field(
+    unmet_penalty_usd_per_exaflop_day: Annotated[float, Field(gt=0, le=1e12)] | None = Field(
         default=None, description="cost of inference compute not served, per effective EF/s-day; "
                           "default: twice the catalog's dearest cloud price"
     )
@@ -312,32 +401,32 @@ class Policy(Strict):
         description="contracts and chip deals with these statuses are planned with; others are left out",
     )
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.005
-    time_limit_s: Positive = 120
+    time_limit_s: Annotated[float, Field(gt=0, le=86_400)] = 120
 
 
 class OutageSpec(Strict):
     """A scripted outage: a pool, site or provider down for a while (hours from the start)."""
 
     target: str
-    start_hours: NonNeg
-    duration_hours: Positive
+    start_hours: Hours
+    duration_hours: Annotated[float, Field(gt=0, le=350_400)]
 
 
 class RandomOutages(Strict):
     """Random whole-provider outages: Poisson arrivals per provider, exponential durations."""
 
-    rate_per_provider_year: NonNeg = 0.0
-    mean_duration_hours: Positive = 12.0
+    rate_per_provider_year: Annotated[float, Field(ge=0, le=1e4)] = 0.0
+    mean_duration_hours: Annotated[float, Field(gt=0, le=350_400)] = 12.0
 
 
 class Operations(Strict):
     """How the fleet is operated in simulation; unset values come from the catalog."""
 
     policy: str = "fifo"
-    failure_rate_per_accelerator_hour: NonNeg | None = None
-    repair_hours: NonNeg | None = None
-    restart_minutes: NonNeg | None = None
-    checkpoint_minutes: Positive | None = None
+    failure_rate_per_accelerator_hour: Annotated[float, Field(ge=0, le=1)] | None = None
+    repair_hours: Hours | None = None
+    restart_minutes: Minutes | None = None
+    checkpoint_minutes: Annotated[float, Field(gt=0, le=1e6)] | None = None
     outages: list[OutageSpec] = Field(default_factory=list)
     random_outages: RandomOutages = Field(default_factory=RandomOutages)
 

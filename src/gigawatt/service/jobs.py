@@ -58,7 +58,7 @@ def run_simulate(scenario: Scenario, options: dict[str, Any], emit: Emit) -> dic
         workload_from_scenario,
     )
 
-    period = options.get("period")
+    period = str(options["period"]).upper() if options.get("period") else None
     seed = int(options.get("seed", 0))
     until_s = options.get("until_s")
     horizon = float(until_s) if until_s is not None else math.inf
@@ -79,7 +79,8 @@ def run_simulate(scenario: Scenario, options: dict[str, Any], emit: Emit) -> dic
     result = simulate(fleet, table, policy, failures=fail, outages=outages,
                       until_s=None if horizon == math.inf else horizon, seed=seed, progress=progress)
     facts = {"scenario": scenario.name, "seed": seed, "policy": policy, "accelerators": fleet.capacity,
-             "fleet": "scenario contracts, cloud offers and existing sites", "events": result.events}
+             "fleet": "scenario contracts, cloud offers and existing sites", "events": result.events,
+             "period": period or scenario.horizon.start}
     emit(0.97, "results", f"simulated {result.events:,} events: utilisation {result.utilization:.1%}, "
                           f"{result.jobs_completed}/{result.jobs_total} jobs done")
     for note in result.notes:

@@ -9,11 +9,13 @@ import pandas as pd
 
 from gigawatt.catalog import load_catalog
 from gigawatt.economics.finance import accelerators_in_mw
+from gigawatt.errors import SimulationError
 from gigawatt.periods import SECONDS_PER_QUARTER, parse_quarter, quarter_label
 from gigawatt.scenario.model import Scenario, SiteKind
 from gigawatt.sim.failures import FailureModel, Outage
 from gigawatt.sim.fleet import REFERENCE, Fleet, Pool, relative_speed
 
+MAX_SERVICE_ACCELERATORS = 100_000_000   # 1e5 replica groups: beyond that a run takes hours
 SERVICE_GROUP = 1024   # accelerators per placed group of inference replicas (128 x 8-GPU replicas)
 
 
@@ -78,6 +80,10 @@ def workload_from_scenario(s: Scenario, origin: str | None = None, service_s: fl
             start = parse_quarter(load.start or s.horizon.start)
             ef = (load.start_exaflops or 0.0) * (1 + load.growth_per_year) ** ((t0 - start) / 4) if t0 >= start else 0.0
         units = math.ceil(ef / (load.utilization * ref_tflops / 1e6)) if ef > 0 else 0
+        if units > MAX_SERVICE_ACCELERATORS:
+            raise SimulationError(
+                f"inference load '{load.id}' needs {units:,} accelerators at {ef:,.4g} EF/s and utilization "
+                f"{load.utilization:g}; the simulator takes at most {MAX_SERVICE_ACCELERATORS:,} per load")
         # a service is many independent replicas: place it in groups, not as one gang
         for k, start in enumerate(range(0, units, SERVICE_GROUP)):
             rows.append({"name": f"{load.id}#{k}", "arrival_s": 0.0,

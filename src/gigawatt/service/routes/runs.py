@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response
 from sqlalchemy import select
 
+from gigawatt.scenario import parse_scenario
 from gigawatt.service.auth import Editor, Viewer
 from gigawatt.service.errors import ApiError, not_found
 from gigawatt.service.routes import WRITE_ERRORS, store_of
@@ -65,13 +66,21 @@ def get_run(request: Request, workspace_id: str, run_id: str) -> Any:
     return row
 
 
-def _check_options(body: Any) -> None:
-    if isinstance(body, SimulateRunIn) and body.policy is not None:
+def _check_options(body: Any, scenario: Scenario) -> None:
+    """Refuse options the run would fail on, before anything is queued."""
+    if not isinstance(body, SimulateRunIn):
+        return
+    if body.policy is not None:
         from gigawatt.sim.policies import POLICIES
 
         if body.policy not in POLICIES:
-            raise ApiError(422, "invalid_request", f"unknown policy '{body.policy}'; choose one of "
+            raise ApiError(422, "invalid_request", f"policy: unknown policy '{body.policy}'; choose one of "
                            f"{', '.join(POLICIES)}")
+    if body.period is not None:
+        horizon = parse_scenario(scenario.yaml, file=scenario.name).horizon
+        if body.period.upper() not in horizon.periods:
+            raise ApiError(422, "invalid_request", f"period: {body.period} is outside the scenario's horizon "
+                           f"{horizon.start}-{horizon.end}; pick a quarter inside it")
 
 
 @router.post("", status_code=202, response_model=RunOut)
@@ -82,8 +91,8 @@ def create(
         "retrying a POST with the same key returns the run the first one created"))] = None,
 ) -> RunOut:
     """Queue a plan or a simulation of a stored scenario; 202 with the run at once."""
-    _check_options(body)
     scenario = find(request, who.workspace_id, body.scenario, body.version)
+    _check_options(body, scenario)
     options = body.model_dump(exclude={"kind", "scenario", "version"})
     request_sha = hashlib.sha256(f"{body.model_dump_json()}|{scenario.id}".encode()).hexdigest()
     run, created = queue.enqueue(store_of(request), workspace_id=who.workspace_id, scenario_id=scenario.id,
