@@ -37,7 +37,7 @@ def test_a_bad_scenario_gets_the_clis_located_message_and_is_not_stored(api: Api
         load_scenario(path)
     body = r.json()
     assert body["error"] == str(cli_error.value).replace(str(path), "minimal")
-    assert body["error"] == "minimal:20: sites[0].pue: Input should be greater than or equal to 1 (got 0.5)"
+    assert body["error"] == "minimal:20: sites[0].pue: must be at least 1 (got 0.5)"
     assert body["location"] == {"file": "minimal", "line": 20, "path": "sites[0].pue"}
     versions = api.get("/api/v1/scenarios/minimal/versions").json()["items"]
     assert [v["version"] for v in versions] == [1]

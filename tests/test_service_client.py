@@ -65,7 +65,7 @@ def test_a_bad_scenario_fails_remotely_with_the_local_message(remote, examples, 
     here = gigawatt("validate", str(bad))
     assert there.returncode == here.returncode == 2
     assert there.stderr.strip() == here.stderr.strip()
-    assert there.stderr.strip() == f"error: {bad}:20: sites[0].pue: Input should be greater than or equal to 1 (got 0.5)"
+    assert there.stderr.strip() == f"error: {bad}:20: sites[0].pue: must be at least 1 (got 0.5)"
 
 
 def test_local_only_options_and_a_missing_token_are_clear_errors(remote, examples) -> None:  # type: ignore[no-untyped-def]
