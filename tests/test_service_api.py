@@ -43,6 +43,9 @@ def test_a_bad_scenario_gets_the_clis_located_message_and_is_not_stored(api: Api
     assert [v["version"] for v in versions] == [1]
     check = api.post("/api/v1/scenarios/validate", json={"name": "x", "yaml": BAD_PUE})
     assert check.status_code == 422 and check.json()["location"]["line"] == 20
+    control = api.upload(name="ctl", text="name: x\n\x1f")        # found by the schema fuzz: was a 500
+    assert control.status_code == 422
+    assert control.json()["error"].startswith("ctl:2: not valid YAML: unacceptable character #x001f")
 
 
 def test_uploads_of_one_name_are_versions(api: Api) -> None:

@@ -8,10 +8,12 @@ import time
 import uuid
 from typing import Annotated
 
+import yaml
 from fastapi import APIRouter, Path, Query, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from gigawatt.errors import ScenarioError
 from gigawatt.scenario import parse_scenario
 from gigawatt.scenario.model import Scenario as ScenarioModel
 from gigawatt.service.auth import Editor, Viewer
@@ -34,7 +36,13 @@ def check(body: ScenarioIn, cap: int) -> ScenarioModel:
     size = len(body.yaml.encode())
     if size > cap:
         raise ApiError(413, "too_large", f"scenario '{body.name}' is {size:,} bytes; the cap is {cap:,}")
-    return parse_scenario(body.yaml, file=body.name)
+    try:
+        return parse_scenario(body.yaml, file=body.name)
+    except yaml.YAMLError as exc:
+        # parse_scenario lets PyYAML's reader errors (control characters) escape; say them the same way
+        position = getattr(exc, "position", None)
+        line = body.yaml[:position].count("\n") + 1 if isinstance(position, int) else None
+        raise ScenarioError(f"not valid YAML: {str(exc).splitlines()[0]}", file=body.name, line=line) from None
 
 
 @router.post("/validate", response_model=ScenarioCheck)
