@@ -18,6 +18,8 @@ from gigawatt.catalog import load_catalog
 from gigawatt.errors import ScenarioError
 from gigawatt.periods import parse_quarter
 from gigawatt.scenario.model import FIRST_YEAR, LAST_YEAR, Scenario
+from gigawatt.scenario.uncertainty import reference_problems as uncertainty_reference_problems
+from gigawatt.scenario.uncertainty import scenario_ids as uncertainty_ids
 
 MAX_EXAFLOPS = 1e6  # EF/s: the upper bound of InferenceLoad.exaflops
 
@@ -384,6 +386,8 @@ def check_references(s: Scenario) -> tuple[tuple[Any, ...], str] | None:
     checks += _check_buyable_at_sites(s, catalog)
     checks += _check_horizon_fit(s)
     checks += _check_operations(s)
+    if s.uncertainty is not None:
+        checks += uncertainty_reference_problems(s.uncertainty, uncertainty_ids(s), s.horizon.start)
     return next((c for c in checks if c is not None), None)
 
 

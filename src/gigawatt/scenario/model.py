@@ -22,6 +22,7 @@ from pydantic import (
 )
 
 from gigawatt.periods import parse_quarter, quarter_label, quarter_range
+from gigawatt.scenario.uncertainty import Uncertainty
 
 Quarter = Annotated[str, Field(description="quarter label like 2027Q3 (2027-08 and 2027 work too)")]
 # Every number has an upper bound that keeps it meaningful and keeps sums of it finite; the
@@ -446,3 +447,4 @@ class Scenario(Strict):
     finance: Finance = Field(default_factory=Finance)
     policy: Policy = Field(default_factory=Policy)
     operations: Operations = Field(default_factory=Operations)
+    uncertainty: Uncertainty | None = Field(None, exclude=True)  # not in the plan's scenario hash
