@@ -21,12 +21,15 @@ PLAN_PHASES = {"inputs": 0.02, "build": 0.05, "solve": 0.35, "placed": 0.75, "re
 
 
 def execute(kind: str, options: dict[str, Any], scenario_yaml: str, scenario_file: str,
-            emit: Emit) -> dict[str, bytes]:
+            emit: Emit, inputs: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """`inputs`: artifacts of the runs this one builds on (a stress run: its plan run's)."""
     scenario = parse_scenario(scenario_yaml, file=scenario_file)
     if kind == "plan":
         return run_plan(scenario, emit)
     if kind == "simulate":
         return run_simulate(scenario, options, emit)
+    if kind == "stress":
+        return run_stress(scenario, options, inputs or {}, emit)
     raise ValueError(f"unknown run kind {kind!r}")
 
 
@@ -86,3 +89,23 @@ def run_simulate(scenario: Scenario, options: dict[str, Any], emit: Emit) -> dic
     for note in result.notes:
         emit(None, "results", f"note: {note}")
     return sim_artifacts(result, facts)
+
+
+def run_stress(scenario: Scenario, options: dict[str, Any], plan_artifacts: dict[str, bytes],
+               emit: Emit) -> dict[str, bytes]:
+    from gigawatt.service.results import load_plan, stress_artifacts
+    from gigawatt.stress import stress
+
+    plan = load_plan(plan_artifacts)
+    samples = int(options.get("samples", 200))
+    emit(0.01, "sampling", f"stress: {samples} futures of '{scenario.name}', plan run {options['plan_run']}")
+
+    def progress(done: int, total: int, live: dict[str, float]) -> None:
+        extra = f"; cost P50 {live['p50']:,.0f} P90 {live['p90']:,.0f} USD" if live else ""
+        emit(0.02 + 0.93 * done / max(total, 1), "evaluating", f"stress: {done}/{total} futures{extra}")
+
+    result = stress(scenario, plan, samples=samples, seed=int(options.get("seed", 0)), executor="serial",
+                    decision_horizon=options.get("decision_horizon"), progress=progress,
+                    plan_dir=f"plan run {options['plan_run']}")
+    emit(0.97, "results", f"stress: shortfall probability {result.summary['shortfall_probability']:.1%}")
+    return stress_artifacts(result)

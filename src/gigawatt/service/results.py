@@ -18,8 +18,11 @@ import pandas as pd
 
 from gigawatt.plan.result import Plan
 from gigawatt.sim.result import SimResult
+from gigawatt.stress.run import StressResult
 
 SIM_TABLES = ("timeline", "jobs", "gantt")
+STRESS_TABLES = ("table", "factors", "tornado", "global_indices", "worst")
+PREFIX = {"plan": "plan/", "simulate": "sim/", "stress": "stress/"}
 
 
 def plan_artifacts(plan: Plan) -> dict[str, bytes]:
@@ -59,14 +62,35 @@ def sim_summary(artifacts: dict[str, bytes]) -> dict[str, Any]:
     return dict(json.loads(artifacts["sim/summary.json"]))
 
 
+def stress_artifacts(result: StressResult) -> dict[str, bytes]:
+    state = {"summary": result.summary, "timings": result.timings, "metadata": result.metadata,
+             "json": result.to_json()}
+    out = {"stress/result.json": json.dumps(state, default=_jsonable).encode()}
+    for name in STRESS_TABLES:
+        buf = io.BytesIO()
+        getattr(result, name).to_parquet(buf, index=False)
+        out[f"stress/{name}.parquet"] = buf.getvalue()
+    return out
+
+
+def load_stress(artifacts: dict[str, bytes]) -> StressResult:
+    state = json.loads(artifacts["stress/result.json"])
+    tables = {name: pd.read_parquet(io.BytesIO(artifacts[f"stress/{name}.parquet"])) for name in STRESS_TABLES}
+    return StressResult(summary=state["summary"], timings=state["timings"], metadata=state["metadata"], **tables)
+
+
+def stress_summary(artifacts: dict[str, bytes]) -> dict[str, Any]:
+    return dict(json.loads(artifacts["stress/result.json"])["json"])
+
+
 def table_names(kind: str, artifacts: dict[str, bytes]) -> list[str]:
-    prefix = "plan/" if kind == "plan" else "sim/"
+    prefix = PREFIX[kind]
     return sorted(n.removeprefix(prefix).removesuffix(".parquet") for n in artifacts
                   if n.startswith(prefix) and n.endswith(".parquet"))
 
 
 def read_table(kind: str, artifacts: dict[str, bytes], name: str) -> pd.DataFrame:
-    prefix = "plan/" if kind == "plan" else "sim/"
+    prefix = PREFIX[kind]
     return pd.read_parquet(io.BytesIO(artifacts[f"{prefix}{name}.parquet"]))
 
 

@@ -11,7 +11,7 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$",
                             description="letters, digits, '.', '_' or '-'; at most 100")]
 Role = Literal["viewer", "editor", "admin"]
 RunStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
-RunKind = Literal["plan", "simulate"]
+RunKind = Literal["plan", "simulate", "stress"]
 
 
 def when(t: float | None) -> datetime | None:
@@ -100,7 +100,16 @@ class SimulateRunIn(_RunIn):
     period: str | None = Field(None, max_length=10, description="quarter the fleet is taken at, e.g. 2027Q4")
 
 
-RunIn = Annotated[PlanRunIn | SimulateRunIn, Field(discriminator="kind")]
+class StressRunIn(_RunIn):
+    kind: Literal["stress"]
+    plan_run: str = Field(pattern=r"^[0-9a-f]{32}$", description="a succeeded plan run of this scenario")
+    samples: int = Field(200, ge=1, le=100_000, description="number of sampled futures")
+    seed: int = Field(0, ge=0, lt=2**63, description="random seed: same seed, same futures")
+    decision_horizon: str | None = Field(None, max_length=10,
+                                         description="first quarter of recourse (default: a year in)")
+
+
+RunIn = Annotated[PlanRunIn | SimulateRunIn | StressRunIn, Field(discriminator="kind")]
 
 
 class ScenarioRef(BaseModel):

@@ -32,7 +32,7 @@ REQUEUE_CHECK_S = 1.0
 RUN_NICENESS = 10
 
 
-def _child(conn: Connection, c: Claim) -> None:
+def _child(conn: Connection, c: Claim, inputs: dict[str, bytes]) -> None:
     """Runs in the forked child: execute and send back ("progress", ...) then ("done"|"error", ...)."""
     from gigawatt.service.jobs import execute
 
@@ -43,7 +43,7 @@ def _child(conn: Connection, c: Claim) -> None:
 
     try:
         artifacts = execute(c.kind, c.options, c.scenario_yaml, f"{c.scenario_name} v{c.scenario_version}",
-                            emit)
+                            emit, inputs)
         conn.send(("done", artifacts))
     except GigawattError as exc:
         conn.send(("error", str(exc), None))
@@ -95,7 +95,8 @@ class Worker:
     def execute(self, c: Claim) -> None:
         s = self.settings
         receiver, sender = self._context.Pipe(duplex=False)
-        child = self._context.Process(target=_child, args=(sender, c), daemon=True)
+        inputs = queue.artifacts(self.store, c.options["plan_run"]) if c.kind == "stress" else {}
+        child = self._context.Process(target=_child, args=(sender, c, inputs), daemon=True)
         child.start()
         sender.close()
         lines: list[tuple[float, str]] = []

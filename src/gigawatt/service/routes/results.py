@@ -54,8 +54,9 @@ def finished_artifacts(request: Request, workspace_id: str, run_id: str) -> tupl
 def summary(run_id: RunId, request: Request, who: Viewer) -> ResultIndex:
     """The run's headline figures (as `gigawatt plan --json` prints them) and its tables."""
     run, arts = finished_artifacts(request, who.workspace_id, run_id)
-    data: dict[str, Any] = (results.load_plan(arts).to_json() if run.kind == "plan"
-                            else results.sim_summary(arts))
+    data: dict[str, Any] = {"plan": lambda: results.load_plan(arts).to_json(),
+                            "simulate": lambda: results.sim_summary(arts),
+                            "stress": lambda: results.stress_summary(arts)}[run.kind]()
     return ResultIndex(run=run.id, kind=run.kind, tables=results.table_names(run.kind, arts),  # type: ignore[arg-type]
                        summary=results.finite(data))
 
@@ -74,8 +75,7 @@ def table(run_id: RunId, table: TableName, request: Request, who: Viewer,
         return Response(df.to_csv(index=False), media_type="text/csv",
                         headers={"Content-Disposition": f'attachment; filename="{run_id}-{table}.csv"'})
     if format is TableFormat.parquet:
-        prefix = "plan/" if run.kind == "plan" else "sim/"
-        return Response(arts[f"{prefix}{table}.parquet"], media_type="application/vnd.apache.parquet",
+        return Response(arts[f"{results.PREFIX[run.kind]}{table}.parquet"], media_type="application/vnd.apache.parquet",
                         headers={"Content-Disposition": f'attachment; filename="{run_id}-{table}.parquet"'})
     return TableOut(table=table, columns=[str(c) for c in df.columns], rows=results.records(df))
 
@@ -92,6 +92,10 @@ def report(run_id: RunId, request: Request, who: Viewer) -> HTMLResponse:
             from gigawatt.report.plan_report import write_plan_report
 
             write_plan_report(results.load_plan(arts), path)
+        elif run.kind == "stress":
+            from gigawatt.report.stress_report import write_stress_report
+
+            write_stress_report(results.load_stress(arts), path)
         else:
             from gigawatt.report.sim_report import write_sim_report
 

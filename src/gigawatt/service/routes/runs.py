@@ -27,6 +27,7 @@ from gigawatt.service.schemas import (
     RunStatus,
     ScenarioRef,
     SimulateRunIn,
+    StressRunIn,
     Timings,
     when,
 )
@@ -66,8 +67,17 @@ def get_run(request: Request, workspace_id: str, run_id: str) -> Any:
     return row
 
 
-def _check_options(body: Any, scenario: Scenario) -> None:
+def _check_options(body: Any, scenario: Scenario, request: Request, workspace_id: str) -> None:
     """Refuse options the run would fail on, before anything is queued."""
+    if isinstance(body, StressRunIn):
+        if parse_scenario(scenario.yaml, file=scenario.name).uncertainty is None:
+            raise ApiError(422, "invalid_request", f"scenario '{scenario.name}' v{scenario.version} has no "
+                           "uncertainty: section; a stress run samples futures from it")
+        plan_run = get_run(request, workspace_id, body.plan_run)
+        if plan_run.kind != "plan" or plan_run.status != queue.SUCCEEDED:
+            raise ApiError(409, "conflict", f"plan_run {body.plan_run} is a {plan_run.status} {plan_run.kind} "
+                           "run; a stress run needs a succeeded plan run")
+        return
     if not isinstance(body, SimulateRunIn):
         return
     if body.policy is not None:
@@ -92,7 +102,7 @@ def create(
 ) -> RunOut:
     """Queue a plan or a simulation of a stored scenario; 202 with the run at once."""
     scenario = find(request, who.workspace_id, body.scenario, body.version)
-    _check_options(body, scenario)
+    _check_options(body, scenario, request, who.workspace_id)
     options = body.model_dump(exclude={"kind", "scenario", "version"})
     request_sha = hashlib.sha256(f"{body.model_dump_json()}|{scenario.id}".encode()).hexdigest()
     run, created = queue.enqueue(store_of(request), workspace_id=who.workspace_id, scenario_id=scenario.id,

@@ -219,3 +219,10 @@ def release(store: Store, c: Claim, reason: str) -> bool:
         if done is not None:
             log(session, c.run_id, reason)
         return done is not None
+
+
+def artifacts(store: Store, run_id: str) -> dict[str, bytes]:
+    """The stored results of a run (what a later run builds on)."""
+    with store.read() as session:
+        rows = session.execute(select(Artifact.name, Artifact.data).where(Artifact.run_id == run_id)).all()
+    return {name: bytes(data) for name, data in rows}
