@@ -454,4 +454,6 @@ def table_view(title: str, values: Mapping[str, object]) -> Table:
     return table(title, ["metric", "value"], [[k, number(v)] for k, v in values.items()])
 
 
-from gigawatt.cli import stress_cmd  # noqa: E402, F401  (registers `gigawatt stress` on app)
+from gigawatt.cli import service_cmd, stress_cmd  # noqa: E402, F401  (`serve`, `worker`, `db`, `token`, `stress`)
+
+service_cmd.register(app)      # last: adds --server/--token and routes plan/simulate to a server
