@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from gigawatt.plan.compare import compare_plans
 from gigawatt.service.auth import Viewer
-from gigawatt.service.compare import compare_plans
 from gigawatt.service.results import finite
 from gigawatt.service.routes import WRITE_ERRORS
 from gigawatt.service.routes.results import plan_of
