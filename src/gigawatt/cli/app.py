@@ -235,6 +235,43 @@ def plan(
         raise typer.Exit(EXIT_SHORTFALL)
 
 
+@app.command()
+def compare(
+    plan_a: Path = typer.Argument(..., help="a plan directory (from `gigawatt plan --out`)"),
+    plan_b: Path = typer.Argument(..., help="the plan directory to compare with it"),
+    report: Path | None = typer.Option(None, "--report", help="write an HTML report of what changed"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """What changed between two plans: NPV, capacity by provider, spend, funding gap, binding limits."""
+    from gigawatt.plan import Plan
+    from gigawatt.plan.compare import compare_plans
+
+    if report is not None:
+        check_output_file(report, "--report")
+    diff = compare_plans(Plan.load(plan_a), Plan.load(plan_b), str(plan_a), str(plan_b))
+    if report is not None:
+        from gigawatt.report.compare_report import write_compare_report
+
+        write_compare_report(diff, report)
+    if as_json:
+        return print_json(diff)
+    npv = diff["npv_usd"]
+    console.print(f"NPV {money(npv['a'])} -> {money(npv['b'])} (change {money(npv['change'])}); "
+                  f"status {diff['status']['a']} -> {diff['status']['b']}")
+    console.print(table("Spend per year", ["year", "a", "b", "change"],
+                        [[int(r["year"]), money(r["a"]), money(r["b"]), money(r["change"])]
+                         for r in diff["spend_usd"]]))
+    last = {}
+    for r in diff["capacity_mw"]:
+        last[r["provider"]] = r                      # rows come sorted by period: keep the last
+    console.print(table("Capacity at the horizon's end (MW)", ["provider", "a", "b", "change"],
+                        [[escape(str(k)), number(v["a"]), number(v["b"]), number(v["change"])]
+                         for k, v in sorted(last.items())]))
+    for side in ("a", "b"):
+        for line in diff["binding"][f"only_{side}"]:
+            console.print(f"  binding only in {side}: {escape(line)}")
+
+
 def check_output_file(path: Path, option: str) -> None:
     """An output file path must name a file in an existing directory."""
     from gigawatt.errors import GigawattError
@@ -493,4 +530,6 @@ def table_view(title: str, values: Mapping[str, object]) -> Table:
     return table(title, ["metric", "value"], [[k, number(v)] for k, v in values.items()])
 
 
-from gigawatt.cli import stress_cmd  # noqa: E402, F401  (registers `gigawatt stress` on app)
+from gigawatt.cli import service_cmd, stress_cmd  # noqa: E402, F401  (`serve`, `worker`, `db`, `token`, `stress`)
+
+service_cmd.register(app)      # last: adds --server/--token and routes plan/simulate to a server
