@@ -340,6 +340,7 @@ def simulate(
         failures_from_scenario,
         fleet_from_scenario,
         outages_from_scenario,
+        price_pools,
         workload_from_scenario,
     )
     from gigawatt.sim.inference import ServiceModel, simulate_service
@@ -408,6 +409,7 @@ def simulate(
         chosen_plan = _plan_for(plan_dir, s)
         want = period or busiest_training_period(s)
         fleet, chosen = fleet_from_capacity(chosen_plan.tables["capacity"], want)
+        price_pools(fleet, s, chosen)      # cost-aware placement and cost_usd need the plan's prices
         facts["fleet"] = f"plan {plan_dir}, period {chosen}"
         facts["period"] = chosen
         if trace is None:
