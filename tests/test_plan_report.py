@@ -5,7 +5,12 @@ from __future__ import annotations
 from plan_helpers import inference, offer, scenario
 
 from gigawatt.plan import plan
-from gigawatt.report.plan_report import SPEND_PARTS, cost_breakdown_figure, security_figure, spend_figure
+from gigawatt.report.plan_report import (
+    SPEND_PARTS,
+    cost_breakdown_figure,
+    security_figure,
+    spend_figure,
+)
 
 
 def solved():
