@@ -56,8 +56,10 @@ def by_hand(price: float, p: float) -> dict[str, float]:
     unmet_q = PEN_DAY * HOURS_PER_QUARTER / 24 * EF          # a quarter of the whole demand unmet
     rent = UNITS * price * HOURS_PER_QUARTER * Y2             # a 4-quarter term from 2027Q1
     contract = CONTRACT_Q * (Y1 + (1 - p) * Y2)               # paid until the default
-    det = contract + p * unmet_q * Y2
     hedged = contract + rent
+    # the mean future's plan: a default date's median future (it has no mean) defaults iff p >= 0.5,
+    # and then the plan hedges whenever renting costs less than leaving year 2 unmet
+    det = hedged if p >= 0.5 and rent < unmet_q * Y2 else contract + p * unmet_q * Y2
     stoch = min(det, hedged)
     wait_and_see = p * (CONTRACT_Q * Y1 + min(rent, unmet_q * Y2)) + (1 - p) * CONTRACT_Q * (Y1 + Y2)
     return {"det": det, "stoch": stoch, "vss": det - stoch, "evpi": stoch - wait_and_see, "rent": rent}
@@ -164,7 +166,7 @@ def test_one_future_equal_to_the_base_is_the_deterministic_plan() -> None:
     assert one.metadata["stochastic"]["expected_cost_usd"] == pytest.approx(plan(s).objective_usd, rel=1e-9)
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(price=st.floats(0.5, 20.0), p=st.floats(0.0, 1.0))
 def test_vss_and_evpi_never_negative(price: float, p: float) -> None:
     got = plan_stochastic(hedge_case(price), FUTURES, probabilities=[p, 1 - p]).metadata["stochastic"]

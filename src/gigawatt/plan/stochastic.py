@@ -273,7 +273,8 @@ def plan_stochastic(scenario: Scenario, futures: int | Sequence[Future] = 10, *,
     report("build", {})
     sm = build_extensive_form(p, prob, decision_q, risk_alpha, risk_weight)
     t_build = time.perf_counter() - t0
-    report("solve", {"variables": int(sm.m.nvars), "constraints": int(sm.m.ncons)})
+    report("solve", {"variables": int(sm.m.nvars), "constraints": int(sm.m.ncons),
+                     "binaries": int(sm.m.variables.binaries.nvars)})
     t1 = time.perf_counter()
     solved = solve_extensive_form(sm, scenario, deadline)
     t_solve = time.perf_counter() - t1
@@ -291,7 +292,7 @@ def plan_stochastic(scenario: Scenario, futures: int | Sequence[Future] = 10, *,
                            "solve_seconds": t_solve, **solved},
     }
     if value_of_hedging:
-        report("value", {})
+        report("measuring the value of hedging: the mean future's plan and each future's own plan", {})
         stats.update(value_of_stochastic_solution(scenario, drawn, prob, expected, label))
         if risk_weight > 0:
             neutral = plan_stochastic(scenario, drawn, probabilities=prob, risk_alpha=risk_alpha,
