@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from test_stochastic_hand import hedge_case
+from test_stochastic_hand import hedge_sections
 
 from gigawatt.plan.result import Plan
 
@@ -20,8 +20,8 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def write(tmp: Path, **policy: object) -> Path:
-    doc = hedge_case().model_dump(mode="json", by_alias=True, exclude_none=True)
-    doc["policy"].update(policy)
+    doc = hedge_sections()
+    doc["policy"] = {**doc["policy"], **policy}
     path = tmp / "hedge.yaml"
     path.write_text(yaml.safe_dump(doc))
     return path

@@ -9,6 +9,7 @@ probability 0.3 (then it delivers and is paid nothing). Every rental is first-st
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -33,7 +34,12 @@ Y1, Y2 = sum(D[:4]), sum(D[4:])
 
 
 def hedge_case(price: float = 2.0, default_p: float = 0.3) -> Scenario:
-    return scenario(
+    return scenario(**hedge_sections(price, default_p))
+
+
+def hedge_sections(price: float = 2.0, default_p: float = 0.3) -> dict[str, Any]:
+    return dict(
+        name="hedge",
         horizon={"start": "2026Q1", "end": "2027Q4"},
         money={"discount_rate": RATE},
         providers=[{"id": "cheapco", "kind": "cloud"}, {"id": "dearco", "kind": "cloud"}],

@@ -191,7 +191,7 @@ def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: Cover
         if len(p.contract):
             contract_cap = ex.contract_units * contract_peak * groups.contract.astype(float)
             usable = usable - by_provider(contract_cap, p.contract_provider, providers)
-        m.add_constraints(usable == 0, name="usable_balance")
+        m.add_constraints(usable == 0, mask=groups.cover_mask(p), name="usable_balance")
 
 
 def define_concentration_limits(m: Model, p: PlanInputs) -> None:
