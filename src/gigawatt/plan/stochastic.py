@@ -211,8 +211,17 @@ def recourse_tables(sm: StochasticModel, probability: np.ndarray) -> dict[str, p
     return out
 
 
+class _OutOfTime(Exception):
+    pass
+
+
+def _in_time(deadline: float | None) -> None:
+    if deadline is not None and time.perf_counter() > deadline:
+        raise _OutOfTime
+
+
 def evaluate_first_stage(scenario: Scenario, fs_tables: dict[str, pd.DataFrame], futures: Sequence[Future],
-                         horizon_label: str) -> np.ndarray:
+                         horizon_label: str, deadline: float | None = None) -> np.ndarray:
     """Each future's cost (money + penalties) with this first stage fixed, by the stress evaluator."""
     # the rebuild evaluator: the in-place one refuses openai-2025 on main (its self-check fails)
     from gigawatt.stress.evaluate import RebuildEvaluator
@@ -221,7 +230,11 @@ def evaluate_first_stage(scenario: Scenario, fs_tables: dict[str, pd.DataFrame],
     contracts = [c.id for c in scenario.contracts]
     fs = FirstStage(horizon_label, fs_tables["builds"], fs_tables["rentals"], fs_tables["hosts"], contracts)
     ev = RebuildEvaluator(scenario, fs)
-    return np.array([ev.objective(dict(values)) for values in futures], dtype=float)
+    costs = []
+    for values in futures:
+        _in_time(deadline)
+        costs.append(ev.objective(dict(values)))
+    return np.array(costs, dtype=float)
 
 
 def _plan_with_first_stage(scenario: Scenario, fs_tables: dict[str, pd.DataFrame], horizon_label: str,
@@ -293,9 +306,13 @@ def plan_stochastic(scenario: Scenario, futures: int | Sequence[Future] = 10, *,
     }
     if value_of_hedging:
         report("measuring the value of hedging: the mean future's plan and each future's own plan", {})
-        stats.update(value_of_stochastic_solution(scenario, drawn, prob, expected, label))
+        try:
+            stats.update(value_of_stochastic_solution(scenario, drawn, prob, expected, label, deadline))
+        except _OutOfTime:
+            stats.update({"vss_usd": None, "evpi_usd": None, "value_note": "VSS and EVPI not computed within "
+                          "policy.time_limit_s (they need one plan per future); raise it to see them"})
         if risk_weight > 0:
-            neutral = plan_stochastic(scenario, drawn, probabilities=prob, risk_alpha=risk_alpha,
+            neutral = plan_stochastic(scenario, drawn, probabilities=list(prob), risk_alpha=risk_alpha,
                                       value_of_hedging=False)
             n_stats = neutral.metadata["stochastic"]
             stats["price_of_risk_aversion"] = {
@@ -315,7 +332,7 @@ def plan_stochastic(scenario: Scenario, futures: int | Sequence[Future] = 10, *,
 
 
 def value_of_stochastic_solution(scenario: Scenario, futures: Sequence[Future], prob: np.ndarray,
-                                 expected: float, label: str) -> dict[str, float]:
+                                 expected: float, label: str, deadline: float | None = None) -> dict[str, float]:
     """VSS: the mean future's plan evaluated in the same futures, minus the stochastic plan's
     expected cost; EVPI: the stochastic expected cost minus the mean of each future's own optimum."""
     from gigawatt.plan.solve import plan as plan_one
@@ -323,10 +340,13 @@ def value_of_stochastic_solution(scenario: Scenario, futures: Sequence[Future], 
     mean_plan = plan_one(apply_sample(scenario, mean_future(futures, prob)))
     tables = {k: _before(mean_plan.tables.get(k, pd.DataFrame()), label) for k in ("builds", "rentals")}
     tables["hosts"] = mean_plan.tables.get("hosts", pd.DataFrame(columns=["run", "kind", "location"]))
-    deterministic = evaluate_first_stage(scenario, tables, futures, label)
-    own = np.array([plan_one(apply_sample(scenario, dict(f))).objective_usd for f in futures])
+    deterministic = evaluate_first_stage(scenario, tables, futures, label, deadline)
+    own = []
+    for f in futures:
+        _in_time(deadline)
+        own.append(plan_one(apply_sample(scenario, dict(f))).objective_usd)
     det_expected = float(np.dot(deterministic, prob))
-    wait_and_see = float(np.dot(own, prob))
+    wait_and_see = float(np.dot(np.array(own), prob))
     return {"deterministic_expected_cost_usd": det_expected, "vss_usd": det_expected - expected,
             "wait_and_see_cost_usd": wait_and_see, "evpi_usd": expected - wait_and_see}
 
