@@ -155,3 +155,21 @@ def test_verification_catches_a_formula_blind_to_samples(setup: tuple, monkeypat
     ev = InPlaceEvaluator(s, fs)
     with pytest.raises(evaluate.StressError, match="rebuilt model"):
         ev.evaluate(0, {"demand.all": 1.2})
+
+
+def test_openai_example_in_place_equals_rebuild() -> None:
+    """The shipped example exercises MW contracts, several defaults and delays at once."""
+    from pathlib import Path
+
+    from gigawatt.plan import plan as make_plan
+    from gigawatt.scenario import load_scenario
+    from gigawatt.stress.evaluate import verification_sample
+
+    s = load_scenario(Path(__file__).resolve().parents[1] / "examples" / "openai-2025.yaml")
+    fs = first_stage(s, make_plan(s))
+    ev = InPlaceEvaluator(s, fs)
+    ev.verify()                                  # every factor at P90, defaults mid-horizon
+    rebuild = RebuildEvaluator(s, fs)
+    drawn = draw(s.uncertainty, s.horizon.start, 2, seed=1)
+    for values in [drawn.sample(0), drawn.sample(1), verification_sample(s)]:
+        assert _npv(ev, values) == pytest.approx(rebuild.objective(values), rel=1e-7)

@@ -169,6 +169,15 @@ def _colocation(kind: str) -> Callable[[PlanInputs], xr.DataArray]:
     return lambda p: -_host_bounds(p)[kind].fillna(0.0)
 
 
+def _colocation_window(kind: str) -> Callable[[PlanInputs], xr.DataArray]:
+    """constraints.define_colocation, whole window: a host delivers at most min(sum of bounds, work)."""
+    def whole(p: PlanInputs) -> xr.DataArray:
+        total = _host_bounds(p)[kind].sum("period")
+        work = p.training_work.sel(demand=p.run.rename("demand")).rename(demand="run")
+        return -xr.where(total < work, total, work).fillna(0.0)
+    return whole
+
+
 def _year_mask(p: PlanInputs) -> xr.DataArray:
     years = p.budget.indexes["year"]
     return (p.year == xr.DataArray(years, coords=[years])).astype(float)
@@ -195,6 +204,9 @@ COEFFICIENTS: list[tuple[str, str, str | None, Callable[[PlanInputs], xr.DataArr
     ("colocation_site", "host_site", None, _colocation("site")),
     ("colocation_offer", "host_offer", None, _colocation("offer")),
     ("colocation_contract", "host_contract", None, _colocation("contract")),
+    ("colocation_site_window", "host_site", None, _colocation_window("site")),
+    ("colocation_offer_window", "host_offer", None, _colocation_window("offer")),
+    ("colocation_contract_window", "host_contract", None, _colocation_window("contract")),
     ("training_completion", "missed", None, lambda p: p.training_work),
     ("budget", "alive", None, lambda p: _energy_per_unit(p) * _year_mask(p)),
     ("budget", "cloud_new", None, lambda p: _cloud_per_unit(p, _year_mask(p))),
@@ -328,7 +340,7 @@ def _highs(m: Model) -> tuple[highspy.Highs, np.ndarray, np.ndarray]:
     with quiet_stdout():     # HiGHS prints a banner on fd 1 when the first instance is made
         h = m.to_highspy()
     for key, value in (("output_flag", False), ("log_to_console", False), ("threads", 1),
-                       ("random_seed", 0), ("mip_rel_gap", 1e-6)):
+                       ("random_seed", 0), ("mip_rel_gap", 1e-9)):
         h.setOptionValue(key, value)
     mat = m.matrices
     col_of = np.full(int(m._xCounter) + 1, -1, dtype=np.int64)
@@ -362,6 +374,8 @@ class InPlaceEvaluator:
         # fractional. An integral relaxed optimum is the MIP's optimum, so nothing is lost.
         integrality = np.asarray(lp.integrality_, dtype=np.uint8) if len(lp.integrality_) else np.zeros(0)
         self.int_cols = np.nonzero(integrality)[0].astype(np.int32)
+        lp_lower, lp_upper = np.asarray(lp.col_lower_), np.asarray(lp.col_upper_)
+        self.int_lower, self.int_upper = lp_lower[self.int_cols].copy(), lp_upper[self.int_cols].copy()
         self._relax(True)
         self.h.run()
         self._basis = self.h.getBasis()
@@ -545,17 +559,65 @@ class InPlaceEvaluator:
         sol = h.getSolution()
         status = h.modelStatusToString(h.getModelStatus())
         objective = float(h.getInfo().objective_function_value)
-        if len(self.int_cols) and status == "Optimal":
-            placed = np.asarray(sol.col_value)[self.int_cols]
-            if np.abs(placed - np.round(placed)).max() > 1e-9:
+        x, activity = np.asarray(sol.col_value), np.asarray(sol.row_value)
+        if len(self.int_cols) and status == "Optimal" and _fractional(x[self.int_cols]) is not None:
+            self.mip_solves += 1
+            found = self._branch(objective, x, activity)
+            if found is None:       # too many nodes: let HiGHS's own branch and bound finish it
                 self._relax(False)
                 h.run()
                 sol = h.getSolution()      # read before relaxing again: that resets HiGHS's status
                 status = h.modelStatusToString(h.getModelStatus())
                 objective = float(h.getInfo().objective_function_value)
+                x, activity = np.asarray(sol.col_value), np.asarray(sol.row_value)
                 self._relax(True)
-                self.mip_solves += 1
-        return np.asarray(sol.col_value), np.asarray(sol.row_value), objective, status
+            else:
+                objective, x, activity = found
+        return x, activity, objective, status
+
+    def _branch(self, root: float, x: np.ndarray, activity: np.ndarray,
+                max_nodes: int = 64) -> tuple[float, np.ndarray, np.ndarray] | None:
+        """Depth-first branch and bound on the few binaries (placements, missed runs), each node a
+        warm LP re-solve. Exact: a node is dropped only when its relaxation cannot beat the best."""
+        h = self.h
+        cols = self.int_cols
+        best: tuple[float, np.ndarray, np.ndarray] | None = None
+        stack: list[tuple[np.ndarray, np.ndarray, float, np.ndarray, np.ndarray]] = []
+        lower, upper = self.int_lower.copy(), self.int_upper.copy()
+        stack.append((lower, upper, root, x, activity))
+        nodes = 0
+        try:
+            while stack:
+                lo, hi, bound, xs, acts = stack.pop()
+                if best is not None and bound >= best[0] - 1e-9 * max(1.0, abs(best[0])):
+                    continue
+                j = _fractional(xs[cols])
+                if j is None:
+                    best = (bound, xs, acts)
+                    continue
+                value = xs[cols[j]]
+                children = []
+                for side in (0.0, 1.0):
+                    nodes += 1
+                    if nodes > max_nodes:
+                        return None
+                    clo, chi = lo.copy(), hi.copy()
+                    clo[j] = chi[j] = side
+                    if side < lo[j] or side > hi[j]:
+                        continue
+                    h.changeColsBounds(len(cols), cols, clo, chi)
+                    h.run()
+                    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                        continue
+                    sol = h.getSolution()
+                    obj = float(h.getInfo().objective_function_value)
+                    children.append((clo, chi, obj, np.asarray(sol.col_value), np.asarray(sol.row_value)))
+                # explore the child the relaxation leans to last-pushed, so first
+                children.sort(key=lambda c: abs(c[0][j] - value), reverse=True)
+                stack += children
+        finally:
+            h.changeColsBounds(len(cols), cols, self.int_lower, self.int_upper)
+        return best
 
     def evaluate(self, index: int, values: dict[str, float], timings: Timings | None = None) -> list[Row]:
         t = timings or Timings()
@@ -584,6 +646,13 @@ class InPlaceEvaluator:
             labels = self.var_labels[name].transpose(*dims).values
             cols = self._cols[key] = np.where(labels >= 0, self.col_of[np.maximum(labels, 0)], -1)
         return np.where(cols >= 0, x[np.maximum(cols, 0)], 0.0)
+
+
+def _fractional(values: np.ndarray, tol: float = 1e-9) -> int | None:
+    """Index of the most fractional value, or None when all are whole."""
+    dist = np.abs(values - np.round(values))
+    j = int(np.argmax(dist)) if len(dist) else 0
+    return j if len(dist) and dist[j] > tol else None
 
 
 def verification_sample(scenario: Scenario) -> dict[str, float]:
