@@ -27,3 +27,6 @@ def need_traces(name: str) -> Path:
     if not path.is_dir():
         pytest.skip(f"trace {name} not found at {path}: it lives in ../shared/data/traces beside the clone")
     return path
+
+# The service tests' fixtures: a real PostgreSQL server and a database per backend.
+pytest_plugins = ["service_support"]

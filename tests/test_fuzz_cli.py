@@ -61,6 +61,7 @@ SCENARIO_ERRORS = {
     "bool-number.yaml": "sites[0].max_power_mw: expected a number, got true",
     "century-horizon.yaml": "at most 160 quarters",
     "comment-only.yaml": "file is empty",
+    "control-character.yaml": "unacceptable character #x001f",
     "date-as-quarter.yaml": "demand.training[0].start",
     "deep-nesting.yaml": "nested more than",
     "duplicate-key.yaml": "duplicate key 'max_power_mw' (first on line 16, again on line 17)",

@@ -279,3 +279,14 @@ def test_many_offers_plan_without_offers_squared_memory():
     offers = [offer(f"o{i}", 4.0 + i / 100, provider="cloud" if i % 2 else "cloud2") for i in range(60)]
     s = scenario(cloud_offers=offers, demand={"inference": [inference(ef=1.0)]})
     assert plan(s).npv_usd == pytest.approx(2.0 / H100_EF * 4.0 * H, rel=1e-9)
+
+
+def test_accelerators_cannot_be_bought_before_they_ship():
+    rubin = "nvidia_vera_rubin_nvl72"     # fact base: volume shipments 2026-H2
+    s = four_quarters(sites=[{"id": "s", "provider": "self", "max_power_mw": 1000,
+                              "construction_lead_time_quarters": 0, "accelerators": [rubin]}],
+                      demand={"inference": [inference(ef=1.0, allowed=[rubin])]})
+    p = plan(s)
+    assert set(p.tables["purchases"]["period"]) == {"2026Q3"}
+    assert set(p.tables["unmet"]["period"]) == {"2026Q1", "2026Q2"}
+    assert any("ships in volume only from 2026Q3" in e for e in p.explanations)

@@ -54,10 +54,29 @@ class Accelerator(BaseModel):
     it_kw: Sourced | None = None
     unit_price_usd: InstalledPrice | None = None
     price_decline_per_year: Sourced | None = None
+    volume_shipments: str | None = None
 
     @property
     def rent_only(self) -> bool:
         return self.unit_price_usd is None or self.it_kw is None
+
+    @property
+    def ships_from(self) -> int | None:
+        """First quarter (absolute, as periods.parse_quarter) it ships in volume, from the fact base's
+        `volume_shipments` ("2024 (Q2)", "2025-H2", "2023-12 (GA 2024)"); None if not stated."""
+        return first_volume_quarter(self.volume_shipments)
+
+
+def first_volume_quarter(text: str | None) -> int | None:
+    m = re.match(r"\s*(\d{4})(?:-(H[12]|\d{1,2}))?(?:\s*\(Q([1-4])\))?", text or "")
+    if not m:
+        return None
+    year, part, quarter = int(m.group(1)), m.group(2), m.group(3)
+    if part in ("H1", "H2"):
+        return year * 4 + (0 if part == "H1" else 2)
+    if part:
+        return year * 4 + (int(part) - 1) // 3
+    return year * 4 + (int(quarter) - 1 if quarter else 0)
 
 
 class CloudPrice(BaseModel):

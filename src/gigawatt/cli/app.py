@@ -272,6 +272,43 @@ def stochastic_options(scenario: Any, futures: int | None, alpha: float | None, 
         raise GigawattError(f"{flag} (policy.stochastic.{field}): {err['msg']}") from None
 
 
+@app.command()
+def compare(
+    plan_a: Path = typer.Argument(..., help="a plan directory (from `gigawatt plan --out`)"),
+    plan_b: Path = typer.Argument(..., help="the plan directory to compare with it"),
+    report: Path | None = typer.Option(None, "--report", help="write an HTML report of what changed"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """What changed between two plans: NPV, capacity by provider, spend, funding gap, binding limits."""
+    from gigawatt.plan import Plan
+    from gigawatt.plan.compare import compare_plans
+
+    if report is not None:
+        check_output_file(report, "--report")
+    diff = compare_plans(Plan.load(plan_a), Plan.load(plan_b), str(plan_a), str(plan_b))
+    if report is not None:
+        from gigawatt.report.compare_report import write_compare_report
+
+        write_compare_report(diff, report)
+    if as_json:
+        return print_json(diff)
+    npv = diff["npv_usd"]
+    console.print(f"NPV {money(npv['a'])} -> {money(npv['b'])} (change {money(npv['change'])}); "
+                  f"status {diff['status']['a']} -> {diff['status']['b']}")
+    console.print(table("Spend per year", ["year", "a", "b", "change"],
+                        [[int(r["year"]), money(r["a"]), money(r["b"]), money(r["change"])]
+                         for r in diff["spend_usd"]]))
+    last = {}
+    for r in diff["capacity_mw"]:
+        last[r["provider"]] = r                      # rows come sorted by period: keep the last
+    console.print(table("Capacity at the horizon's end (MW)", ["provider", "a", "b", "change"],
+                        [[escape(str(k)), number(v["a"]), number(v["b"]), number(v["change"])]
+                         for k, v in sorted(last.items())]))
+    for side in ("a", "b"):
+        for line in diff["binding"][f"only_{side}"]:
+            console.print(f"  binding only in {side}: {escape(line)}")
+
+
 def check_output_file(path: Path, option: str) -> None:
     """An output file path must name a file in an existing directory."""
     from gigawatt.errors import GigawattError
@@ -316,6 +353,12 @@ def simulate(
         None, "--failures/--no-failures", help="accelerator failures at the catalog's rate (default: on)"),
     report: Path | None = typer.Option(None, help="write an HTML report here"),
     as_json: bool = typer.Option(False, "--json"),
+    placement: str = typer.Option("first-fit", help="gangs on nodes: first-fit, best-fit, worst-fit, random-fit"),
+    spares: int = typer.Option(0, help="hot spare nodes per pool (swapped in at a failure)"),
+    checkpoint_write: float = typer.Option(0.0, help="seconds to write one checkpoint"),
+    checkpoint_stall_share: float = typer.Option(1.0, help="share of the write the job stalls (1 blocking)"),
+    recommend_checkpoint: bool = typer.Option(False, help="sweep checkpoint intervals; recommend one"),
+    packing: bool = typer.Option(False, help="openb trace: fill its nodes by each placement policy (FGD paper)"),
 ) -> None:
     """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
     import math
@@ -334,6 +377,7 @@ def simulate(
         failures_from_scenario,
         fleet_from_scenario,
         outages_from_scenario,
+        price_pools,
         workload_from_scenario,
     )
     from gigawatt.sim.inference import ServiceModel, simulate_service
@@ -355,6 +399,21 @@ def simulate(
         check_output_file(report, "--report")
     horizon = parse_duration(until) if until else math.inf
     facts: dict[str, object] = {"scenario": s.name, "seed": seed}
+    if packing:
+        from gigawatt.cli.output import table as rich_table
+        from gigawatt.sim.packing import compare_policies, load_openb_nodes, load_openb_tasks
+
+        node_list = nodes or (_openb_nodes_beside(trace) if trace is not None else None)
+        if trace is None or node_list is None:
+            raise GigawattError("--packing needs --trace openb_pod_list_*.csv and its node list (--nodes)")
+        fills = compare_policies(load_openb_nodes(node_list), load_openb_tasks(trace), seeds=(seed,))
+        if as_json:
+            return print_json({"packing": fills.to_dict(orient="records"), **facts})
+        console.print(rich_table("GPUs allocated when the tasks asked for all of them, by placement policy",
+                                 list(fills.columns),
+                                 [[f"{v:,.4g}" if isinstance(v, float) else v for v in row]
+                                  for row in fills.itertuples(index=False)]))
+        return None
     notes: list[str] = []
     if trace is not None:
         fmt, table = load_trace(trace, trace_format)
@@ -387,6 +446,7 @@ def simulate(
         chosen_plan = _plan_for(plan_dir, s)
         want = period or busiest_training_period(s)
         fleet, chosen = fleet_from_capacity(chosen_plan.tables["capacity"], want)
+        price_pools(fleet, s, chosen)      # cost-aware placement and cost_usd need the plan's prices
         facts["fleet"] = f"plan {plan_dir}, period {chosen}"
         facts["period"] = chosen
         if trace is None:
@@ -405,15 +465,33 @@ def simulate(
         if nodes is None and fmt.name == "alibaba-openb":
             notes.append("no openb node list beside the trace (openb_node_list_gpu_node.csv); the fleet "
                          "is the scenario's, so GPU models in the trace may not match; give --nodes")
-    fail = failures_from_scenario(s, enabled=failures is not False)
+    import dataclasses
+
+    fail = dataclasses.replace(failures_from_scenario(s, enabled=failures is not False),
+                               checkpoint_write_s=checkpoint_write, checkpoint_stall_share=checkpoint_stall_share)
+    for pool in fleet.pools:
+        pool.spares = spares
     outages = outages_from_scenario(s, fleet, horizon, seed)
     chosen_policy = policy or s.operations.policy
+    if recommend_checkpoint:
+        from gigawatt.cli.output import table as rich_table
+        from gigawatt.sim.checkpoint import recommend_checkpoint as advise
+
+        advice = advise(fleet, table, fail, chosen_policy, outages=outages,
+                        until_s=None if horizon == math.inf else horizon)
+        if as_json:
+            return print_json({**advice.to_json(), **facts})
+        console.print(table_view(f"Checkpoint interval for {advice.job}", {
+            k: v for k, v in advice.to_json().items() if k != "sweep"}))
+        console.print(rich_table("ETTR by checkpoint interval", list(advice.sweep.columns),
+                                 [[f"{v:,.4g}" for v in row] for row in advice.sweep.itertuples(index=False)]))
+        return None
     check_simulation_size(table, fail, None if horizon == math.inf else horizon)
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=1.0)
         result = run_sim(fleet, table, chosen_policy, failures=fail, outages=outages,
-                         until_s=None if horizon == math.inf else horizon, seed=seed,
+                         until_s=None if horizon == math.inf else horizon, seed=seed, placement=placement,
                          progress=lambda done, total: bar.update(task, completed=done / total if total else 1))
     result.notes[:0] = notes
     facts.update({"policy": chosen_policy, "accelerators": fleet.capacity,
@@ -491,4 +569,6 @@ def table_view(title: str, values: Mapping[str, object]) -> Table:
     return table(title, ["metric", "value"], [[k, number(v)] for k, v in values.items()])
 
 
-from gigawatt.cli import stress_cmd  # noqa: E402, F401  (registers `gigawatt stress` on app)
+from gigawatt.cli import service_cmd, stress_cmd  # noqa: E402, F401  (`serve`, `worker`, `db`, `token`, `stress`)
+
+service_cmd.register(app)      # last: adds --server/--token and routes plan/simulate to a server

@@ -37,8 +37,9 @@ def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """Installed accelerators' facility draw fits in online facility MW and in energised grid power."""
     if len(p.site) == 0:
         return
-    m.add_constraints(ex.facility_draw_mw <= ex.online_mw, name="facility_power")
-    m.add_constraints(ex.facility_draw_mw <= p.site_energised_mw, name="grid_power")
+    holds = p.install_mask.any("acc")     # quarters a site may hold something (not before it ships)
+    m.add_constraints(ex.facility_draw_mw <= ex.online_mw, mask=holds, name="facility_power")
+    m.add_constraints(ex.facility_draw_mw <= p.site_energised_mw, mask=holds, name="grid_power")
 
 
 def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
@@ -46,7 +47,8 @@ def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
     capped = np.isfinite(p.supply_cap)
     if len(p.site) == 0 or not bool(capped.any()):
         return
-    m.add_constraints(m.variables["install"].sum("site") <= p.supply_cap.where(capped, 0), mask=capped,
+    buyable = p.install_mask.any("site")   # no row for quarters before an accelerator ships
+    m.add_constraints(m.variables["install"].sum("site") <= p.supply_cap.where(capped, 0), mask=capped & buyable,
                       name="chip_supply")
 
 

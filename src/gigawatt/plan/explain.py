@@ -101,7 +101,9 @@ def _usable_pools(p: PlanInputs, demand: str) -> dict[str, list[str]]:
     pooled = sorted({str(a) for x in sites for a in p.acc.values if bool(site_mask.sel(site=x, acc=a))}
                     | {str(p.offer_acc.sel(offer=o).item()) for o in offers}
                     | {str(p.contract_acc.sel(contract=c).item()) for c in contracts})
-    return {"acc": accs, "site": sites, "offer": offers, "contract": contracts, "pooled": pooled}
+    site_accs = sorted({str(a) for x in sites for a in p.acc.values if bool(site_mask.sel(site=x, acc=a))})
+    return {"acc": accs, "site": sites, "offer": offers, "contract": contracts, "pooled": pooled,
+            "site_accs": site_accs}
 
 
 def _limits_for(p: PlanInputs, pools: dict[str, list[str]], periods: set[str],
@@ -130,13 +132,18 @@ def _limits_for(p: PlanInputs, pools: dict[str, list[str]], periods: set[str],
     return out
 
 
-def _structural_reasons(p: PlanInputs, demand: str, pools: dict[str, list[str]]) -> list[str]:
+def _structural_reasons(p: PlanInputs, demand: str, pools: dict[str, list[str]], periods: set[str]) -> list[str]:
     reasons = []
     allowed = {r.id: r for r in p.scenario.demand.training} | {r.id: r for r in p.scenario.demand.inference}
     spec = allowed[demand]
     for acc in sorted(set(spec.allowed_accelerators) - set(pools["pooled"])):
         reasons.append(f"no site, offer or contract for accelerator {acc}" + (
             f" in regions {', '.join(spec.regions)}" if spec.regions else ""))
+    first = {str(a): int(v) for a, v in p.acc_ships_from.to_series().items()}
+    earliest = min(parse_quarter(q) for q in periods)
+    for acc in sorted(a for a in pools["site_accs"] if first.get(a, 0) > earliest):
+        reasons.append(f"{acc} ships in volume only from {quarter_label(first[acc])} (catalog), so sites "
+                       "cannot hold it before then")
     if not any(pools[k] for k in ("site", "offer", "contract")):
         where = f" in regions {', '.join(spec.regions)}" if spec.regions else ""
         reasons.append(f"nothing in the scenario can serve it{where}")
@@ -166,7 +173,7 @@ def explain_shortfalls(
         periods = set(rows["period"].astype(str))
         worst = rows.loc[rows["exaflops_short"].idxmax()]
         pools = _usable_pools(p, demand)
-        reasons = _structural_reasons(p, demand, pools) + _limits_for(p, pools, periods, by_family, weight)
+        reasons = _structural_reasons(p, demand, pools, periods) + _limits_for(p, pools, periods, by_family, weight)
         if not reasons:
             price = float(p.demand_penalty.sel(demand=demand)) / (HOURS_PER_QUARTER / 24)
             reasons.append(f"serving it costs more than the unmet penalty (${price:,.0f} per EF/s-day); raise "
@@ -210,7 +217,7 @@ def explain_missed_runs(p: PlanInputs, training: pd.DataFrame, binding: list[dic
         window = p.demand_ef.sel(demand=run) > 0
         periods = {str(t) for t in p.period[window.values]}
         pools = _usable_pools(p, run)
-        reasons = _structural_reasons(p, run, pools)
+        reasons = _structural_reasons(p, run, pools, periods)
         if run in set(p.run.values):
             k = float(p.run_min_units.sel(run=run))
             location, most = best_host_work(p, run)

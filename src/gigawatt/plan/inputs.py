@@ -76,6 +76,7 @@ class PlanInputs:
     acc_peak_ef: xr.DataArray
     acc_kw_all_in_per_pue: xr.DataArray  # IT kW x (1 + fabric), times a site's PUE gives facility kW
     acc_price: xr.DataArray             # acc x period, USD per unit bought that period
+    acc_ships_from: xr.DataArray        # acc: first quarter (absolute) it ships in volume; 0 = always
     alive_matrix: xr.DataArray          # acc x period x vintage
     acc_residual: xr.DataArray          # acc x vintage: share of unit value left at horizon end
     supply_cap: xr.DataArray            # acc x period (inf where no deal limits it)
@@ -217,6 +218,12 @@ def _money(s: Scenario, qs: np.ndarray, period: pd.Index) -> dict[str, object]:
     }
 
 
+def _ships_from(acc: str) -> int:
+    """First quarter an accelerator can be bought: its first volume shipments in the fact base."""
+    known = load_catalog().accelerators.get(acc)
+    return (known.ships_from or 0) if known else 0
+
+
 def _accelerators(s: Scenario, sites: list, qs: np.ndarray, period: pd.Index, specs: dict[str, AcceleratorSpec],
                   fabric: float, default_pue: float) -> dict[str, object]:
     n = len(qs)
@@ -259,6 +266,7 @@ def _accelerators(s: Scenario, sites: list, qs: np.ndarray, period: pd.Index, sp
         "acc_peak_ef": _da([specs[a].peak_ef for a in acc_ids], acc),
         "acc_kw_all_in_per_pue": _da([(specs[a].it_kw or 0.0) * (1 + fabric) for a in acc_ids], acc),
         "acc_price": _da(price, acc, period),
+        "acc_ships_from": _da([_ships_from(a) for a in acc_ids], acc),
         "alive_matrix": _da(_vintage_matrix(np.zeros(len(acc_ids), dtype=int), lives, n), acc, period, vintage),
         "acc_residual": _da(np.clip((np.arange(n)[None, :] + lives[:, None] - n) / lives[:, None], 0, 1),
                             acc, vintage),
@@ -294,7 +302,7 @@ def _sites(s: Scenario, qs: np.ndarray, period: pd.Index, acc: pd.Index, buyable
     for i, x in enumerate(sites):
         allowed = set(x.accelerators or buyable)
         for j, a in enumerate(acc):
-            mask[i, j, :] = a in allowed and a in buyable
+            mask[i, j, :] = (a in allowed and a in buyable) & (qs >= _ships_from(a))  # none before it ships
     return {
         "site": site,
         "site_provider": xr.DataArray([x.provider for x in sites], coords=[site]),

@@ -55,8 +55,9 @@ def define_state_variables(m: Model, p: PlanInputs) -> None:
 def define_serve_variables(m: Model, p: PlanInputs) -> None:
     """serve_*: effective EF/s a pool delivers to a demand (owned site x acc, offer, contract)."""
     active = p.demand_ef > 0
-    m.add_variables(lower=0, coords=_coords(p, p.demand, p.site, p.acc, p.period), mask=p.serves_site & active,
-                    name="serve_site")
+    # a site serves only in quarters it may hold the accelerator (not before it ships)
+    m.add_variables(lower=0, coords=_coords(p, p.demand, p.site, p.acc, p.period),
+                    mask=p.serves_site & active & p.install_mask, name="serve_site")
     m.add_variables(lower=0, coords=_coords(p, p.demand, p.offer, p.period),
                     mask=p.serves_offer & active & p.offer_available, name="serve_offer")
     m.add_variables(lower=0, coords=_coords(p, p.demand, p.contract, p.period),

@@ -11,6 +11,12 @@ from gigawatt.plan.result import Plan
 from gigawatt.report.html import bullet_list, figure_html, page, table_html, write
 
 SPEND_PARTS = ["facility_capex_usd", "it_capex_usd", "energy_usd", "cloud_usd", "contracts_usd"]
+# one colour per spend category, the same in the bar and the pie chart
+PART_COLOURS = dict(zip(SPEND_PARTS, px.colors.qualitative.Plotly, strict=False))
+
+
+def _label(part: str) -> str:
+    return part.removesuffix("_usd").replace("_", " ")
 
 
 def capacity_figure(plan: Plan) -> go.Figure:
@@ -23,18 +29,21 @@ def capacity_figure(plan: Plan) -> go.Figure:
 def spend_figure(plan: Plan) -> go.Figure:
     spend, fin = plan.tables["spend"], plan.tables["finance"]
     fig = go.Figure()
+    years = spend["year"].astype(int).astype(str)           # categories: no "2,025.5" on the axis
     for part in SPEND_PARTS:
-        fig.add_bar(x=spend["year"], y=spend[part], name=part.removesuffix("_usd").replace("_", " "))
-    fig.add_scatter(x=fin["year"], y=fin["revenue_usd"], name="revenue", mode="lines+markers")
+        fig.add_bar(x=years, y=spend[part], name=_label(part), marker_color=PART_COLOURS[part])
+    fin_years = fin["year"].astype(int).astype(str)
+    fig.add_scatter(x=fin_years, y=fin["revenue_usd"], name="revenue", mode="lines+markers")
     if fin["budget_usd"].notna().any():
-        fig.add_scatter(x=fin["year"], y=fin["budget_usd"], name="budget", mode="lines", line={"dash": "dash"})
+        fig.add_scatter(x=fin_years, y=fin["budget_usd"], name="budget", mode="lines", line={"dash": "dash"})
     return fig.update_layout(barmode="stack", title="Spend vs revenue per year (USD)", yaxis_title="USD")
 
 
 def cost_breakdown_figure(plan: Plan) -> go.Figure:
     totals = plan.tables["spend"][SPEND_PARTS].sum()
-    return go.Figure(go.Pie(labels=[p.removesuffix("_usd") for p in SPEND_PARTS], values=totals.values,
-                            hole=0.4)).update_layout(title="Cost breakdown over the horizon (undiscounted)")
+    return go.Figure(go.Pie(labels=[_label(p) for p in SPEND_PARTS], values=totals.values, hole=0.4,
+                            marker_colors=[PART_COLOURS[p] for p in SPEND_PARTS], sort=False)
+                     ).update_layout(title="Cost breakdown over the horizon (undiscounted)")
 
 
 def security_figure(plan: Plan) -> go.Figure:

@@ -35,11 +35,19 @@ def delay_figure(r: SimResult) -> go.Figure:
     return px.histogram(x=delay, nbins=50, title="Queueing delay (hours)").update_layout(xaxis_title="hours")
 
 
+def ettr_figure(r: SimResult) -> go.Figure:
+    ettr = r.jobs["ettr"].to_numpy() if "ettr" in r.jobs else np.array([])
+    ettr = ettr[np.isfinite(ettr)]
+    fig = px.histogram(x=ettr, nbins=40, title="ETTR by job: productive time over wall time from submission")
+    return fig.update_layout(xaxis_title="ETTR", xaxis_tickformat=".0%")
+
+
 def write_sim_report(r: SimResult, path: str | Path, title: str, facts: dict[str, Any]) -> Path:
-    figures = [utilization_figure(r), gantt_figure(r), delay_figure(r)]
+    figures = [utilization_figure(r), gantt_figure(r), delay_figure(r), ettr_figure(r)]
     charts = "".join(figure_html(f, i == 0) for i, f in enumerate(figures))
     lines = [f"{k}: {v}" for k, v in facts.items()]
-    return write(path, page(f"gigawatt simulation: {title}",
-                            f"utilisation {r.utilization:.1%}, goodput {r.goodput:.1%}, "
-                            f"{r.jobs_completed}/{r.jobs_total} jobs done", [("Summary", bullet_list(lines)),
-                                                                          ("Charts", charts)]))
+    ettr = f"ETTR {r.ettr:.1%}, " if r.ettr is not None else ""
+    headline = (f"utilisation {r.utilization:.1%}, goodput {r.goodput:.1%}, {ettr}"
+                f"{r.jobs_completed}/{r.jobs_total} jobs done")
+    return write(path, page(f"gigawatt simulation: {title}", headline,
+                            [("Summary", bullet_list(lines)), ("Charts", charts)]))

@@ -87,8 +87,9 @@ def _compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
     if len(text) > MAX_FILE_BYTES:
         raise ScenarioError(f"text is over {MAX_FILE_BYTES:,} characters; a scenario must be smaller",
                             file=file)
-    loader = _GuardedLoader(text, file)
+    loader: _GuardedLoader | None = None
     try:
+        loader = _GuardedLoader(text, file)    # the reader rejects control characters here already
         root = loader.get_single_node()
         if root is None:
             return None, None
@@ -97,13 +98,16 @@ def _compose(text: str, file: str) -> tuple[yaml.Node | None, Any]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
+        if isinstance(exc, yaml.reader.ReaderError):     # a control character: no mark, a position
+            line = text.count("\n", 0, exc.position) + 1
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"not valid YAML: {_one_line(problem)}", file=file, line=line) from None
     except RecursionError:  # belt and braces: the depth guard should have stopped it first
         raise ScenarioError(f"nested too deeply; a scenario needs at most {MAX_DEPTH} levels",
                             file=file) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _check_tree(root: yaml.Node, file: str) -> None:

@@ -17,10 +17,11 @@ Callback = Callable[[Any], None]
 
 
 class Engine:
-    __slots__ = ("now", "rng", "processed", "_queue", "_seq", "_log")
+    __slots__ = ("now", "rng", "seed", "processed", "_queue", "_seq", "_log")
 
     def __init__(self, seed: int = 0, record: bool = False) -> None:
         self.now = 0.0
+        self.seed = seed
         self.rng = random.Random(seed)
         self.processed = 0
         self._queue: list[tuple[float, int, Callback, Any]] = []

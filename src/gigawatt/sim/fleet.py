@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from heapq import heapify, heappop, heappush
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from gigawatt.catalog import load_catalog
 from gigawatt.errors import SimulationError
 
+PLACEMENTS = ("first-fit", "best-fit", "worst-fit", "random-fit")
+MAX_NODES = 1 << 20          # beyond this a pool is pooled (no node identity): memory stays bounded
+
+
+def catalog_node_size(accelerator: str) -> float:
+    """Accelerators per node (scale-up domain) from the catalog: 8 on HGX boards, 72 on NVL72; else 1."""
+    acc = load_catalog().accelerators.get(accelerator)
+    return float(acc.scale_up_domain) if acc is not None and acc.scale_up_domain else 1.0
+
 
 @dataclass(slots=True, eq=False)
 class Pool:
+    """Accelerators of one type at one place, made of nodes (the unit of placement and of failure).
+
+    A gang no larger than a node runs on one node; a larger one takes whole idle nodes.
+    `node_size` defaults to the catalog's scale-up domain for the accelerator (1 when unknown,
+    which is the pooled model). `spares` hot spare nodes stand by outside `capacity`: a failed
+    node is swapped for one at once, and the repaired node becomes a spare.
+    """
+
     id: str
     site: str
     provider: str
@@ -20,14 +40,168 @@ class Pool:
     capacity: float
     speed: float = 1.0                 # throughput relative to the workload's reference accelerator
     usd_per_hour: float = 0.0          # per accelerator
+    node_size: float | None = None
+    spares: int = 0
     free: float = 0.0
     up: bool = True
+    outages: int = 0                   # outages under way on this pool (they may overlap)
     running: set = field(default_factory=set)
+    node_cap: list[float] = field(default_factory=list)
+    node_free: list[float] = field(default_factory=list)
+    node_up: list[bool] = field(default_factory=list)
+    node_jobs: list[list] = field(default_factory=list)
+    idle: list[int] = field(default_factory=list)       # heap of whole idle full-size nodes
+    partial: dict[int, float] = field(default_factory=dict)   # other up nodes with room: node -> free
+    spares_free: int = 0
+    pooled: bool = False               # no node identity (one-accelerator nodes and whole jobs, or huge pools)
+    broken: float = 0.0                # accelerators out for repair (pooled)
 
     def __post_init__(self) -> None:
         if self.capacity < 0:
             raise SimulationError(f"pool {self.id}: capacity {self.capacity} is negative")
-        self.free = self.capacity
+        if self.node_size is None:
+            self.node_size = catalog_node_size(self.accelerator)
+        if self.node_size <= 0:
+            raise SimulationError(f"pool {self.id}: node_size {self.node_size} must be positive")
+        if self.spares < 0:
+            raise SimulationError(f"pool {self.id}: spares {self.spares} is negative")
+        self.reset()
+
+    @property
+    def g(self) -> float:
+        return self.node_size or 1.0
+
+    def reset(self) -> None:
+        """All nodes up and idle (a fleet may be reused across runs)."""
+        if self.capacity / self.g > MAX_NODES:
+            self.pooled = True
+        self.free, self.up, self.outages, self.running = self.capacity, True, 0, set()
+        self.spares_free, self.broken = self.spares, 0.0
+        if self.pooled:
+            self.node_cap, self.node_free, self.node_up, self.node_jobs, self.idle, self.partial = \
+                [], [], [], [], [], {}
+            return
+        g = self.g
+        full = int(self.capacity // g + 1e-9)
+        rest = self.capacity - full * g
+        self.node_cap = [g] * full + ([rest] if rest > 1e-9 else [])
+        self.node_free = list(self.node_cap)
+        self.node_up = [True] * len(self.node_cap)
+        self.node_jobs = [[] for _ in self.node_cap]
+        self.idle = list(range(full))
+        self.partial = {full: rest} if rest > 1e-9 else {}
+
+    @property
+    def full_nodes(self) -> int:
+        return int(self.capacity // self.g + 1e-9)
+
+    def largest_gang(self) -> float:
+        """The largest gang this pool can ever hold."""
+        return max(self.full_nodes * self.g, max(self.node_cap, default=0.0))
+
+    def nodes_for(self, size: float) -> int:
+        return math.ceil(size / self.g - 1e-9) if size > self.g else 1
+
+    def fits(self, size: float) -> bool:
+        if self.pooled:
+            return self.free >= size
+        if size > self.g:
+            return len(self.idle) >= self.nodes_for(size)
+        if self.idle:
+            return True
+        return any(free >= size - 1e-9 for free in self.partial.values())
+
+    def place(self, size: float, how: str = "first-fit", rng: Any = None) -> list[tuple[int, float]] | None:
+        """Nodes and amounts for a gang of `size` under a placement rule; None if it does not fit now."""
+        if self.pooled:
+            if self.free < size:
+                return None
+            self.free -= size
+            return [(-1, size)]
+        g = self.g
+        if size > g:
+            k = self.nodes_for(size)
+            if len(self.idle) < k:
+                return None
+            nodes = [heappop(self.idle) for _ in range(k)]
+            for n in nodes:
+                self.node_free[n] = 0.0
+            self.free -= k * g
+            return [(n, g) for n in nodes]
+        fits = [(free, n) for n, free in self.partial.items() if free >= size - 1e-9]
+        if self.idle:
+            fits.append((g, self.idle[0]))
+        if not fits:
+            return None
+        if how == "best-fit":
+            free, n = min(fits)
+        elif how == "worst-fit":
+            free, n = max(fits, key=lambda f: (f[0], -f[1]))
+        elif how == "random-fit":
+            free, n = fits[rng.randrange(len(fits))] if rng is not None else fits[0]
+        else:
+            free, n = min(fits, key=lambda f: f[1])
+        if n in self.partial:
+            left = free - size
+            if left > 1e-9:
+                self.partial[n] = left
+            else:
+                del self.partial[n]
+        else:
+            heappop(self.idle)
+            left = g - size
+            if left > 1e-9:
+                self.partial[n] = left
+        self.node_free[n] = max(0.0, free - size)
+        self.free -= size
+        return [(n, size)]
+
+    def give_back(self, placement: list[tuple[int, float]]) -> None:
+        """Return a gang's nodes (only those still up)."""
+        if self.pooled:
+            self.free += placement[0][1]
+            return
+        for n, amount in placement:
+            if not self.node_up[n]:
+                continue
+            self._add(n, amount)
+
+    def _add(self, n: int, amount: float) -> None:
+        free = self.node_free[n] + amount
+        self.node_free[n] = free
+        self.free += amount
+        if free >= self.node_cap[n] - 1e-9 and self.node_cap[n] == self.g:
+            self.partial.pop(n, None)
+            self.node_free[n] = self.g
+            heappush(self.idle, n)
+        else:
+            self.partial[n] = free
+
+    def node_down(self, n: int) -> None:
+        """Take node n out (its jobs already stopped and gave back their share)."""
+        if self.pooled:
+            raise AssertionError("pooled pools take accelerators out with take_out")
+        self.node_up[n] = False
+        self.free -= self.node_free[n]
+        self.node_free[n] = 0.0
+        self.partial.pop(n, None)
+        if n in self.idle:
+            self.idle.remove(n)
+            heapify(self.idle)
+
+    def take_out(self, amount: float) -> None:
+        """Pooled: `amount` accelerators leave for repair."""
+        self.free -= amount
+        self.broken += amount
+
+    def put_back(self, amount: float) -> None:
+        self.free += amount
+        self.broken -= amount
+
+    def node_repaired(self, n: int) -> None:
+        self.node_up[n] = True
+        self.node_free[n] = 0.0
+        self._add(n, self.node_cap[n])
 
 
 @dataclass

@@ -54,6 +54,37 @@ def fleet_from_scenario(s: Scenario, at: str | None = None) -> Fleet:
     return Fleet(pools)
 
 
+def price_pools(fleet: Fleet, s: Scenario, period: str) -> Fleet:
+    """Set each pool's USD per accelerator-hour from the scenario, for a fleet built from a plan:
+    a cloud offer at its cheapest term, a contract at its payment over its capacity, an owned
+    site at the all-in cost `quote` gives (installed price recovered over its life, facility,
+    energy at the site's price). Pools the scenario does not name keep their price."""
+    from gigawatt.economics.quote import quote
+
+    offers = {o.id: o for o in s.cloud_offers}
+    contracts = {c.id: c for c in s.contracts}
+    sites = {x.id: x for x in s.sites}
+    cat = load_catalog()
+    fabric, pue = cat.default("fabric_overhead").value, cat.default("pue").value
+    for pool in fleet.pools:
+        if pool.site in offers:
+            pool.usd_per_hour = min(t.price_usd_per_accelerator_hour for t in offers[pool.site].terms)
+        elif pool.site in contracts:
+            c = contracts[pool.site]
+            acc = cat.accelerators.get(c.accelerator)
+            units = c.capacity_accelerators
+            if units is None and acc is not None and acc.it_kw is not None:
+                units = accelerators_in_mw(c.capacity_mw or 0, acc.it_kw.value, fabric, pue)
+            pool.usd_per_hour = c.usd_per_quarter / ((units or 1) * SECONDS_PER_QUARTER / 3600)
+        elif pool.site in sites and cat.accelerators.get(pool.accelerator, None) is not None:
+            site = sites[pool.site]
+            q = quote(pool.accelerator, gw=0.1, bought=period, pue=site.pue,
+                      electricity_usd_per_mwh=site.electricity_usd_per_mwh,
+                      discount_rate=s.money.discount_rate, it_life_years=s.finance.it_life_years)
+            pool.usd_per_hour = q.value("usd_per_accelerator_hour")
+    return fleet
+
+
 def busiest_training_period(s: Scenario) -> str | None:
     """The first quarter in which a training run is active (a good default to operate)."""
     starts = sorted(parse_quarter(r.start) for r in s.demand.training)

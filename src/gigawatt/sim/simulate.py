@@ -12,8 +12,8 @@ import pandas as pd
 from gigawatt.errors import SimulationError
 from gigawatt.sim.cluster import GangCluster, Job
 from gigawatt.sim.engine import Engine
-from gigawatt.sim.failures import FailureModel, Outage
-from gigawatt.sim.fleet import Fleet
+from gigawatt.sim.failures import FailureModel, NodeFailure, Outage
+from gigawatt.sim.fleet import PLACEMENTS, Fleet
 from gigawatt.sim.policies import Policy, get_policy
 from gigawatt.sim.result import SimResult, _quantiles
 from gigawatt.sim.workload import validate_jobs
@@ -36,23 +36,23 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
     ]
 
 
-def _fitting(jobs: list[Job], fleet: Fleet) -> tuple[list[Job], list[str]]:
-    """Jobs some compatible pool could ever hold; a gang larger than every pool would block FIFO forever."""
-    keep, notes = [], []
-    rooms: dict[frozenset[str] | None, float] = {}
-    for job in jobs:
-        room = rooms.get(job.allowed)
-        if room is None:
-            room = rooms[job.allowed] = max(
-                (p.capacity for p in fleet.pools if job.allowed is None or p.accelerator in job.allowed), default=0.0)
-        if job.size <= room:
-            keep.append(job)
-        else:
-            notes.append(f"job {job.name} needs {job.size:,.0f} accelerators at once but the largest pool it may "
-                         f"use holds {room:,.0f}; it is left out")
-    for i, job in enumerate(keep):
-        job.id = i
-    return keep, notes
+def _allowed_sets(table: pd.DataFrame) -> tuple[np.ndarray, list[frozenset[str] | None]]:
+    """Each job's code into the distinct allowed sets (None = any accelerator)."""
+    codes, uniques = pd.factorize(table["allowed"], sort=False)
+    return codes, [frozenset(x for x in str(u).split("|") if x) or None for u in uniques]
+
+
+def _fitting(table: pd.DataFrame, fleet: Fleet) -> tuple[pd.DataFrame, list[str]]:
+    """Jobs some usable pool could ever hold; a gang larger than every pool would block FIFO forever."""
+    codes, sets = _allowed_sets(table)
+    room = np.array([max((p.largest_gang() for p in fleet.pools if a is None or p.accelerator in a), default=0.0)
+                     for a in sets])
+    size = table["accelerators"].to_numpy(float)
+    fits = size <= room[codes] if len(table) else np.ones(0, bool)
+    notes = [f"job {name} needs {need:,.0f} accelerators at once but the pools it may use hold a gang of at most "
+             f"{most:,.0f} (whole nodes); it is left out"
+             for name, need, most in zip(table["name"][~fits], size[~fits], room[codes][~fits], strict=True)]
+    return (table if fits.all() else table[fits].reset_index(drop=True)), notes
 
 
 def _compiled_core():  # type: ignore[no-untyped-def]
@@ -77,39 +77,49 @@ def simulate(
     record: bool = False,
     progress: Progress | None = None,
     core: str = "auto",
+    placement: str = "first-fit",
+    node_failures: list[NodeFailure] | None = None,
 ) -> SimResult:
     """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
 
     `core`: "python" (the event engine and pluggable policies), "compiled" (the closed
-    FIFO model in C, no outages, Gantt or event log), or "auto" (compiled when it applies).
+    FIFO model in C, failures and spares included: no outages, Gantt or event log,
+    one-accelerator nodes and whole accelerators), or "auto" (compiled when it applies). `placement`: how a gang is put on a
+    pool's nodes (first-fit, best-fit, worst-fit, random-fit).
     """
+    if placement not in PLACEMENTS:
+        raise SimulationError(f"unknown placement '{placement}'; choose one of {', '.join(PLACEMENTS)}")
     pol = get_policy(policy) if isinstance(policy, str) else policy
     fail = failures or FailureModel.none()
     if fleet.capacity <= 0:
         raise SimulationError("the fleet is empty: give a plan (--plan DIR), or contracts, cloud offers with "
                               "max_accelerators or sites with existing_mw in the scenario")
-    table = validate_jobs(workload.copy(), "workload")
-    jobs, rejected = _fitting(jobs_from_table(table), fleet)
+    table, rejected = _fitting(validate_jobs(workload.copy(), "workload"), fleet)
+    size = table["accelerators"].to_numpy(float)
+    whole = bool((size == np.floor(size)).all())
     for pool in fleet.pools:                       # a fleet may be reused across runs
-        pool.free, pool.up, pool.running = pool.capacity, True, set()
+        pool.pooled = pool.g == 1 and whole       # reset() also pools a pool too large for node identity
+        pool.reset()
     horizon = until_s if until_s is not None else math.inf
-    span = horizon if math.isfinite(horizon) else max(
-        [j.arrival + j.work for j in jobs] or [3600.0])
+    span = horizon if math.isfinite(horizon) else \
+        float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
-    closed = pol.name == "fifo" and not outages and not record and not gantt_jobs and progress is None \
-        and all(j.kind != "inference" for j in jobs) \
+    closed = pol.name == "fifo" and not outages and not record \
+        and not node_failures and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
         and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
         raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
-                              "outages, Gantt, event log or inference services)")
+                              "outages, injected node failures, Gantt, event log or inference services, on "
+                              "one-accelerator nodes and whole accelerators)")
     if fast is not None:
-        result = _run_compiled(fast, fleet, jobs, fail, horizon, span, step, seed)
+        result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed, gantt_jobs, progress)
         result.notes += rejected
         return result
-    largest = sorted(jobs, key=lambda j: -j.size * j.work)[:gantt_jobs]
+    jobs = jobs_from_table(table)
+    largest = [jobs[i] for i in _largest(table, gantt_jobs)]
     engine = Engine(seed, record=record)
-    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step)
+    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures)
     for job in largest:
         job.segments = []
     cluster.start()
@@ -131,39 +141,75 @@ def simulate(
                           for j in largest for s, e, p in (j.segments or [])])
     notes = ([f"{len(engine.log)} events recorded"] if record else []) + rejected
     return _result(cluster.arrays(), [j.name for j in cluster.jobs], cluster.timeline.buckets, step, fleet,
-                   end, wall, engine.processed, cluster.failure_events, gantt, notes)
+                   end, wall, engine.processed, cluster.failure_events, gantt, notes,
+                   gang=np.array([j.kind != "inference" for j in cluster.jobs], dtype=bool),
+                   fragmented_s=cluster.fragmented_s)
 
 
-def _run_compiled(fast, fleet: Fleet, jobs: list[Job], fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
-                  span: float, step: float, seed: int) -> SimResult:
+def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
+                  span: float, step: float, seed: int, gantt_jobs: int = 0,
+                  progress: Progress | None = None) -> SimResult:
+    """The compiled core fed columns: no object per job."""
     pools = fleet.pools
-    allowed = np.array([[j.allowed is None or p.accelerator in j.allowed for p in pools] for j in jobs],
-                       dtype=np.uint8).reshape(len(jobs), len(pools))
-    f = lambda attr: np.array([getattr(j, attr) for j in jobs], dtype=float)  # noqa: E731
+    codes, sets = _allowed_sets(table)
+    per_set = np.array([[a is None or p.accelerator in a for p in pools] for a in sets],
+                       dtype=np.uint8).reshape(len(sets), len(pools))
+    allowed = np.ascontiguousarray(per_set[codes]) if len(table) else np.zeros((0, len(pools)), np.uint8)
+    cols = {k: np.array(table[c].to_numpy(float), dtype=float)        # writable copies for the core
+            for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
+    f = cols.__getitem__
+    on = fail.enabled
+    largest = _largest(table, gantt_jobs)
+    flags = np.zeros(len(table), dtype=np.uint8)
+    flags[largest] = 1
     t0 = time.perf_counter()
     out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
-                        np.array([p.capacity for p in pools], dtype=float), np.array([p.speed for p in pools], dtype=float),
-                        fail.rate_per_accelerator_hour / 3600 if fail.enabled else 0.0,
-                        fail.checkpoint_minutes * 60, fail.restart_minutes * 60 if fail.enabled else 0.0,
-                        fail.repair_hours * 3600, horizon, step, int(span // step) + 2, seed)
+                        np.array([p.capacity for p in pools], dtype=float),
+                        np.array([p.speed for p in pools], dtype=float),
+                        np.array([p.spares for p in pools], dtype=np.int64),
+                        fail.rate_per_accelerator_hour / 3600.0 if on else 0.0,
+                        fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
+                        fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
+                        fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
+                        horizon, step, int(span // step) + 2, seed, flags, progress, span,
+                        max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
-    arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "interruptions")}
-    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(jobs))})
+    arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
+                                  "interruptions")}
+    arrays["failure_interruptions"] = out["interruptions"]
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(table))})
     price = np.array([p.usd_per_hour for p in pools])
     if price.any() and len(pools) == 1:
         arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
-    return _result(arrays, [j.name for j in jobs], buckets, step, fleet, end, wall, int(out["events"]),
-                   int(arrays["interruptions"].sum()), pd.DataFrame(), ["compiled core"])
+    names, sizes = table["name"].to_numpy(), f("size")
+    order = {int(i): r for r, i in enumerate(largest)}
+    segs = sorted(out["segments"], key=lambda seg: (order[seg[0]], seg[1]))
+    gantt = pd.DataFrame([{"job": names[i], "start_h": s / 3600, "end_h": e / 3600, "pool": pools[p].id,
+                           "accelerators": sizes[i]} for i, s, e, p in segs])
+    return _result(arrays, names, buckets, step, fleet, end, wall, int(out["events"]),
+                   int(out["failures"]), gantt, ["compiled core"])
 
 
-def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float], step: float, fleet: Fleet,
-            end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str]) -> SimResult:
+def _largest(table: pd.DataFrame, n: int) -> np.ndarray:
+    """Row numbers of the n jobs with most accelerator-seconds (ties: first in the table), drawn in a Gantt."""
+    if n <= 0 or not len(table):
+        return np.zeros(0, dtype=np.int64)
+    need = -(table["accelerators"].to_numpy(float) * table["work_s"].to_numpy(float))
+    return np.argsort(need, kind="stable")[:n]
+
+
+def _result(a: dict[str, np.ndarray], names: list[str] | np.ndarray, buckets: dict[int, float], step: float, fleet: Fleet,
+            end: float, wall: float, events: int, failures: int, gantt: pd.DataFrame, notes: list[str],
+            gang: np.ndarray | None = None, fragmented_s: float = 0.0) -> SimResult:
+    """Fleet metrics from per-job arrays; `gang` marks the jobs ETTR is about (not inference services)."""
     capacity = fleet.capacity
     allocated = a["allocated_s"].sum()
     lost = a["lost_s"].sum()
     restart = a["restart_s"].sum()
+    checkpoint = a.get("checkpoint_s", np.zeros(len(names)))
+    productive = a["allocated_s"] - a["lost_s"] - a["restart_s"] - checkpoint
     keys = range(int(end // step) + 1)
     busy = np.array([buckets.get(k, 0.0) for k in keys])
     widths = np.array([min(step, end - k * step) for k in keys])
@@ -171,19 +217,44 @@ def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float
         avg_busy = np.where(widths > 0, busy / widths, 0.0)
     timeline = pd.DataFrame({"time_h": np.array(list(keys)) * step / 3600, "busy_accelerators": avg_busy,
                              "utilization": avg_busy / capacity if capacity else 0.0})
-    jobs = pd.DataFrame({"name": names, **a})
     done = np.isfinite(a["finish"])
+    arrived = a["arrival"] <= end
+    waiting = arrived & ~np.isfinite(a["first_start"])
+    # a job still waiting at the end has waited at least until the end (right-censored)
+    delay = np.where(waiting, end - a["arrival"], a["first_start"] - a["arrival"])[arrived]
+    wall_s = np.where(done, a["finish"], end) - a["arrival"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ettr_job = np.where(arrived & (wall_s > 0), productive / a["size"] / wall_s, np.nan)
+    gang_mask = (np.ones(len(names), bool) if gang is None else gang) & arrived & (wall_s > 0)
+    weight = (a["size"] * wall_s)[gang_mask]
+    hit = a.get("failure_interruptions", np.zeros(len(names)))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mttf_job = np.where(hit > 0, a["allocated_s"] / a["size"] / 3600 / hit, np.nan)
+    jobs = pd.DataFrame({"name": names, **a, "productive_s": productive, "ettr": ettr_job,
+                         "mttf_hours": mttf_job}, copy=False)       # no copy into one block: 1M rows stay cheap
+    queueing = _quantiles(delay)
+    if queueing:
+        queueing["waiting_at_end"] = float(waiting.sum())
+    if waiting.any():
+        notes = [*notes, f"{int(waiting.sum())} jobs were still waiting at the end; their queueing delay counts "
+                         "up to the end (censored), so the delay figures are lower bounds"]
     return SimResult(
         utilization=float(allocated / (capacity * end)) if capacity and end else 0.0,
-        goodput=float((allocated - lost - restart) / allocated) if allocated else 0.0,
+        goodput=float(productive.sum() / (capacity * end)) if capacity and end else 0.0,
+        ettr=float(productive[gang_mask].sum() / weight.sum()) if weight.sum() > 0 else None,
         jobs_total=len(names),
         jobs_completed=int(done.sum()),
         allocated_accelerator_hours=float(allocated / 3600),
         work_lost_accelerator_hours=float(lost / 3600),
         restart_accelerator_hours=float(restart / 3600),
+        checkpoint_accelerator_hours=float(checkpoint.sum() / 3600),
+        fragmented_accelerator_hours=fragmented_s / 3600,
+        fragmentation=float(fragmented_s / (capacity * end)) if capacity and end else 0.0,
         interruptions=int(a["interruptions"].sum()),
         failures=failures,
-        queueing_delay_s=_quantiles(a["first_start"] - a["arrival"]),
+        failure_interruptions=int(hit.sum()),
+        mttf_hours=float(end / 3600 / failures) if failures else None,
+        queueing_delay_s=queueing,
         completion_time_s=_quantiles(a["finish"][done] - a["arrival"][done]),
         slo_attainment=None,
         cost_usd=float(a["cost_usd"].sum()),
@@ -195,4 +266,3 @@ def _result(a: dict[str, np.ndarray], names: list[str], buckets: dict[int, float
         gantt=gantt,
         notes=notes,
     )
-
