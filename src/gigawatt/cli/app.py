@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -198,6 +198,11 @@ def plan(
     as_json: bool = typer.Option(False, "--json", help="print the summary as JSON"),
     fail_on_shortfall: bool = typer.Option(
         False, "--fail-on-shortfall", help=f"exit {EXIT_SHORTFALL} when demand is not met (for scripts)"),
+    stochastic: int | None = typer.Option(
+        None, "--stochastic", help="hedge across N futures drawn from the uncertainty section"),
+    risk_alpha: float | None = typer.Option(None, "--risk-alpha", help="CVaR level (default 0.95)"),
+    risk_weight: float | None = typer.Option(None, "--risk-weight", help="weight of CVaR (default 0)"),
+    seed: int | None = typer.Option(None, "--seed", help="sampler seed, as in `gigawatt stress`"),
 ) -> None:
     """Least-cost, risk-bounded capacity plan for a scenario."""
     import tempfile
@@ -218,7 +223,14 @@ def plan(
         log = Path(tmp) / "highs.log"
         err_console = Console(stderr=True)
         with SolveProgress(err_console, log, enabled=err_console.is_terminal or not as_json) as progress:
-            result = make_plan(scenario, progress=progress, log_fn=log)
+            options = stochastic_options(scenario, stochastic, risk_alpha, risk_weight, seed)
+            if options is None:
+                result = make_plan(scenario, progress=progress, log_fn=log)
+            else:
+                from gigawatt.plan.stochastic import plan_stochastic
+
+                result = plan_stochastic(scenario, options.futures, seed=options.seed, risk_alpha=options.risk_alpha,
+                                         risk_weight=options.risk_weight, progress=progress)
     saved = result.save(out, "parquet" if parquet else "csv") if out else None
     html = write_plan_report(result, report) if report else None
     if as_json:
@@ -233,6 +245,31 @@ def plan(
             console.print(f"report written to {escape(str(html))}")
     if fail_on_shortfall and result.status == "shortfall":
         raise typer.Exit(EXIT_SHORTFALL)
+
+
+def stochastic_options(scenario: Any, futures: int | None, alpha: float | None, weight: float | None,
+                       seed: int | None) -> Any:
+    """policy.stochastic with the command line's flags over it; None for a deterministic plan."""
+    from pydantic import ValidationError
+
+    from gigawatt.errors import GigawattError
+    from gigawatt.scenario.model import StochasticPolicy
+
+    base = scenario.policy.stochastic
+    if futures is None and base is None:
+        if any(x is not None for x in (alpha, weight, seed)):
+            raise GigawattError("--risk-alpha, --risk-weight and --seed need --stochastic N "
+                                "(or policy.stochastic in the scenario)")
+        return None
+    given = {"futures": futures, "risk_alpha": alpha, "risk_weight": weight, "seed": seed}
+    merged = {**(base.model_dump() if base else {}), **{k: v for k, v in given.items() if v is not None}}
+    try:
+        return StochasticPolicy.model_validate(merged)
+    except ValidationError as e:
+        err = e.errors()[0]
+        field = str(err["loc"][0])
+        flag = "--stochastic" if field == "futures" else "--" + field.replace("_", "-")
+        raise GigawattError(f"{flag} (policy.stochastic.{field}): {err['msg']}") from None
 
 
 @app.command()

@@ -10,14 +10,20 @@ from gigawatt.plan import variables as v
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.objective import define_objective
-from gigawatt.plan.pools import cover_groups
+from gigawatt.plan.pools import CoverGroups, cover_groups
 
 linopy.options["semantics"] = "v1"  # absent terms propagate instead of silently vanishing
 
 
 def build_model(p: PlanInputs) -> tuple[Model, Expressions]:
     m = Model(force_dim_names=True)
-    groups = cover_groups(p)
+    ex = define_model(m, p, cover_groups(p))
+    define_objective(m, p, ex)
+    return m, ex
+
+
+def define_model(m: Model, p: PlanInputs, groups: CoverGroups) -> Expressions:
+    """Every variable and constraint family (the objective apart: a stochastic plan weighs futures)."""
     v.define_facility_variables(m, p)
     v.define_install_variables(m, p)
     v.define_cloud_variables(m, p)
@@ -42,5 +48,4 @@ def build_model(p: PlanInputs) -> tuple[Model, Expressions]:
     c.define_concentration_limits(m, p)
     c.define_n_minus_1_security(m, p, groups)
     c.define_budget_limits(m, p, ex)
-    define_objective(m, p, ex)
-    return m, ex
+    return ex

@@ -121,6 +121,8 @@ class PlanInputs:
     providers: pd.Index
     it_life_years: float
     notes: list[str] = field(default_factory=list)
+    # sampled futures of a stochastic plan: recourse variables carry this dimension (None: one future)
+    futures: pd.Index | None = None
 
     @property
     def site_units_per_mw(self) -> xr.DataArray:

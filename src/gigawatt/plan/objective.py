@@ -17,18 +17,23 @@ BUDGET_OVERRUN_PENALTY = 1.0   # each USD over budget costs one more (financing 
 SECURITY_PENALTY_SHARE = 0.5   # a missing peak EF/s of N-1 cover costs half of unmet compute
 
 
+def per_future(expr: LinearExpression) -> LinearExpression:
+    """Sum over every dimension but the sampled futures' (all of them in a one-future plan)."""
+    return expr.sum([d for d in expr.dims if d != "scenario"])
+
+
 def residual_value(m: Model, p: PlanInputs) -> LinearExpression:
     """Undepreciated value of facilities and accelerators at the horizon's end (straight line)."""
     facility = m.variables["build_mw"].rename(period="vintage") * (p.site_capex_per_mw * p.facility_residual)
     hardware = m.variables["install"].rename(period="vintage") * (
         p.acc_price.rename(period="vintage") * p.acc_residual
     )
-    return (facility.sum() + hardware.sum()) * p.discount_end
+    return (per_future(facility) + per_future(hardware)) * p.discount_end
 
 
 def money_npv(m: Model, p: PlanInputs, ex: Expressions) -> LinearExpression:
     """Discounted spend minus discounted residual value: what the plan really costs."""
-    return (ex.spend * p.discount).sum() - residual_value(m, p)
+    return per_future(ex.spend * p.discount) - residual_value(m, p)
 
 
 def peak_penalty(p: PlanInputs) -> float:
@@ -44,14 +49,14 @@ def penalty_terms(m: Model, p: PlanInputs) -> dict[str, LinearExpression]:
     """Each kind of penalty as its own discounted expression (only the kinds this model has)."""
     df = p.discount
     terms = {
-        "unmet_inference": (m.variables["unmet"] * p.demand_penalty * df).sum(),
-        "missed_training": (m.variables["missed"] * p.training_miss_penalty * p.training_end_discount).sum(),
+        "unmet_inference": per_future(m.variables["unmet"] * p.demand_penalty * df),
+        "missed_training": per_future(m.variables["missed"] * p.training_miss_penalty * p.training_end_discount),
     }
     if bool(np.isfinite(p.budget).any()):
-        terms["budget_overrun"] = BUDGET_OVERRUN_PENALTY * m.variables["budget_over"].sum()
+        terms["budget_overrun"] = BUDGET_OVERRUN_PENALTY * per_future(1 * m.variables["budget_over"])
     for name, kind in (("security_short", "n_minus_1_short"), ("concentration_over", "share_over_cap")):
         if name in m.variables:
-            terms[kind] = (m.variables[name] * peak_penalty(p) * df).sum()
+            terms[kind] = per_future(m.variables[name] * peak_penalty(p) * df)
     return terms
 
 

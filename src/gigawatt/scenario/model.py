@@ -392,6 +392,18 @@ class Finance(Strict):
     facility_life_years: Years | None = None
 
 
+class StochasticPolicy(Strict):
+    """Plan once for sampled futures (`gigawatt plan --stochastic`): builds and terms signed before
+    the uncertainty section's decision horizon are shared, the rest adapts in each future."""
+
+    futures: Annotated[int, Field(ge=1, le=10_000)] = Field(description="futures drawn from the uncertainty section")
+    risk_alpha: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.95, description="CVaR level: the mean cost of the worst (1 - alpha) of futures")
+    risk_weight: Annotated[float, Field(ge=0, le=1e3)] = Field(
+        default=0.0, description="weight of CVaR beside the expected cost (0: risk-neutral)")
+    seed: Annotated[int, Field(ge=0)] = Field(default=0, description="the sampler's seed (as `gigawatt stress --seed`)")
+
+
 class Policy(Strict):
     max_provider_share: Annotated[float, Field(gt=0, le=1)] = Field(
         default=1.0, description="no provider carries more than this share of the compute served in a period"
@@ -409,6 +421,8 @@ class Policy(Strict):
     )
     mip_gap: Annotated[float, Field(gt=0, lt=1)] = 0.005
     time_limit_s: Annotated[float, Field(gt=0, le=86_400)] = 120
+    stochastic: StochasticPolicy | None = Field(
+        default=None, description="plan one first stage for futures sampled from the uncertainty section")
 
 
 class OutageSpec(Strict):
