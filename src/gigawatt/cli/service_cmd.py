@@ -176,8 +176,13 @@ def remote_options(
     _target["server"] = (server, token) if server else None
 
 
+# local-only options whose defaults are not None/False: at their default they were not asked for
+LOCAL_DEFAULTS: dict[str, object] = {"placement": "first-fit", "spares": 0, "checkpoint_write": 0.0,
+                                     "checkpoint_stall_share": 1.0}
+
+
 def _local_only(options: dict[str, object]) -> None:
-    given = [k for k, v in options.items() if v not in (None, False)]
+    given = [k for k, v in options.items() if v not in (None, False) and LOCAL_DEFAULTS.get(k, object()) != v]
     if given:
         raise GigawattError(f"--{given[0].replace('_', '-')} is not available with --server "
                             "(the server simulates the scenario's own fleet and workload)")
