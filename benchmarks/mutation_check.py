@@ -112,7 +112,7 @@ def _annotation_nodes(tree: ast.AST) -> set[int]:
         if isinstance(node, ast.JoinedStr):
             ids |= {id(n) for n in ast.walk(node)}
         anns = []
-        if isinstance(node, ast.AnnAssign) or isinstance(node, ast.arg) and node.annotation is not None:
+        if isinstance(node, ast.AnnAssign) or (isinstance(node, ast.arg) and node.annotation is not None):
             anns.append(node.annotation)
         elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.returns is not None:
             anns.append(node.returns)
@@ -255,6 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kinds", nargs="*", default=None,
                     help="only these mutation kinds (compare arith drop-term boolean negate drop-item int+1 int-1)")
     ap.add_argument("--limit", type=int, default=None, help="stop after this many mutants")
+    ap.add_argument("--sample", type=int, default=None,
+                    help="a random sample of this many mutants over all files (seeded: --seed)")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", type=Path, default=None, help="write every outcome here")
     ap.add_argument("--list", action="store_true", help="list the mutants and exit")
     args = ap.parse_args(argv)
@@ -267,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
     mutants = [m for f in files for m in find_mutants(f.resolve(), root)]
     if args.kinds:
         mutants = [m for m in mutants if m.kind in args.kinds]
+    if args.sample and args.sample < len(mutants):
+        import random
+
+        mutants = sorted(random.Random(args.seed).sample(mutants, args.sample), key=lambda m: (m.path, m.start))
     if args.limit:
         mutants = mutants[: args.limit]
     if args.list:

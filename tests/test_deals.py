@@ -91,3 +91,44 @@ def test_claims_agree_with_the_catalog_by_hand():
     assert claims["usd_50_60b_per_gw"].agrees and "stargate $50B/GW" in claims["usd_50_60b_per_gw"].catalog_says
     oracle = claims["oracle_300b_5y_2027"]
     assert oracle.agrees and "$13B per GW-year" in oracle.catalog_says
+
+
+def test_claims_disagree_when_any_part_differs():
+    """Each claim needs all its parts: a Stargate of 9 GW, or an Oracle deal of 4 years, disagrees."""
+    from gigawatt.economics.deals import _check_claims
+
+    r = deals_report()
+    by_id = {d.id: d for d in r.deals}
+
+    def checks(**changed: dict) -> dict[str, bool]:
+        views = {k: v.model_copy(update=changed.get(k, {})) for k, v in by_id.items()}
+        return {c.id: c.agrees for c in _check_claims(views, r.tallies)}
+
+    assert all(checks().values())
+    assert not checks(stargate={"capacity_gw": 9.0})["stargate_500b_10gw"]
+    assert not checks(stargate={"amount_usd": 400e9})["stargate_500b_10gw"]
+    assert not checks(oracle_openai={"duration_years": 4.0})["oracle_300b_5y_2027"]
+    assert not checks(oracle_openai={"amount_usd": 250e9})["oracle_300b_5y_2027"]
+    assert not checks(oracle_openai={"start": "2028"})["oracle_300b_5y_2027"]
+    # the $50-60B claim holds at both ends of its range, and not outside it
+    ends = {k: {"usd_per_gw": None} for k, v in by_id.items() if v.usd_per_gw}
+    assert checks(**{**ends, "stargate": {"usd_per_gw": 50e9}})["usd_50_60b_per_gw"]
+    assert checks(**{**ends, "stargate": {"usd_per_gw": 60e9}})["usd_50_60b_per_gw"]
+    assert not checks(**{**ends, "stargate": {"usd_per_gw": 61e9}})["usd_50_60b_per_gw"]
+    assert "Bernstein's bottom-up GB200 figure is $35B/GW" in _check_claims(by_id, r.tallies)[1].catalog_says
+
+
+def test_nearly_1000b_claim_bounds():
+    """'Nearly $1,000B' agrees when either total lies in 0.8-1.2 trillion, ends included."""
+    from gigawatt.economics.deals import _check_claims
+
+    r = deals_report()
+    by_id = {d.id: d for d in r.deals}
+
+    def agrees(net: float, gross25: float) -> bool:
+        t = {**r.tallies, "usd_excluding_superseded_and_overlap": net, "usd_announced_in_2025_gross": gross25}
+        return _check_claims(by_id, t)[0].agrees
+
+    assert agrees(0.8e12, 0.0) and agrees(1.2e12, 0.0)
+    assert agrees(0.0, 0.8e12) and agrees(0.0, 1.2e12)
+    assert not agrees(0.79e12, 1.21e12)

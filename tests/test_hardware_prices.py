@@ -156,3 +156,31 @@ def test_owned_cost_command_reads_a_saved_plan(tmp_path, capsys):
         "(0.00 GW); IT $0.0B + facility $0.0B")
     assert main([str(tmp_path / "missing")]) == 2
     assert main([]) == 2
+
+
+def test_price_curves_are_values():
+    """Curves are shared between quote and plan: nobody may change one in place."""
+    from dataclasses import FrozenInstanceError
+
+    c = PriceCurve(1.0, 0, 0.0, (FixedPrice(0, 1, 1.0),))
+    with pytest.raises(FrozenInstanceError):
+        c.launch_usd = 2.0  # type: ignore[misc]
+    with pytest.raises(FrozenInstanceError):
+        c.fixed[0].usd = 2.0  # type: ignore[misc]
+
+
+def test_owned_cost_of_a_plan_that_buys_nothing_is_not_a_number():
+    empty = pd.DataFrame({"acc": [], "units": []})
+    c = owned_cost(empty, pd.DataFrame({"mw_started": []}),
+                   pd.DataFrame({"it_capex_usd": [0.0], "facility_capex_usd": [0.0]}))
+    assert c.chip_it_gw == 0.0 and c.facility_gw == 0.0
+    assert c.usd_per_gw_chip_it != c.usd_per_gw_chip_it and c.usd_per_gw_facility != c.usd_per_gw_facility  # NaN
+
+
+def test_owned_cost_runs_as_a_module(tmp_path):
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "gigawatt.economics.owned_cost", str(tmp_path)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "give a directory written by `gigawatt plan --out`" in r.stdout

@@ -69,11 +69,11 @@ class KillAt(FileSystem):
         super().mkdir(path)
 
     def write(self, path: Path, data: bytes) -> None:
-        self._step()
         if self.at is not None and self.count == self.at:   # die half-way through this write
             with open(path, "xb") as fh:
                 fh.write(data[: len(data) // 2])
             raise Killed
+        self._step()
         super().write(path, data)
 
     def rename(self, src: Path, dst: Path) -> None:
@@ -138,7 +138,7 @@ def test_sigkill_during_saves_leaves_a_whole_plan(tmp_path):
             make_plan(i % 5 + 1).save({str(d)!r})
             print(i, flush=True)
     """)
-    for delay in (0.6, 0.9, 1.3):
+    for delay in (0.1, 0.4):
         proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
         try:
             assert proc.stdout is not None
@@ -267,3 +267,27 @@ def test_target_checks(tmp_path):
         make_plan(1).save(busy)
     assert (busy / "thesis.tex").read_text() == "x"
     check_target(tmp_path / "new")          # a new directory is fine
+
+
+def test_saving_over_a_symlinked_plan(tmp_path):
+    real = tmp_path / "real"
+    make_plan(1).save(real)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    make_plan(2).save(link)
+    assert same(Plan.load(link), make_plan(2))
+    assert same(Plan.load(real), make_plan(1))      # the old target is left as it was
+
+
+def test_first_save_killed_mid_manifest_leaves_no_plan_then_recovers(tmp_path):
+    d = tmp_path / "first"
+    probe = KillAt(None)
+    _save(make_plan(1), tmp_path / "probe", "csv", probe)
+    manifest_step = probe.count - 4          # ... write plan.json, sync, rename, sync
+    with pytest.raises(Killed):
+        _save(make_plan(1), d, "csv", KillAt(manifest_step))
+    assert (Siblings.of(d).saving / "plan.json").exists()     # half a manifest on disk
+    with pytest.raises(PlanError):
+        Plan.load(d)
+    _save(make_plan(2), d, "csv", FileSystem())
+    assert same(Plan.load(d), make_plan(2))

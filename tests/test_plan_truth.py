@@ -264,3 +264,18 @@ def test_quote_and_plan_charge_the_same_facility_capex_for_one_campus():
 
 def cat_tflops(acc: str) -> float:
     return load_catalog().accelerators[acc].bf16_dense_tflops
+
+
+# --- found by the fuzz suite: edge cases plan() must take without a traceback ---
+
+def test_contract_no_demand_can_use_is_paid_and_plans():
+    s = scenario(contracts=[contract(accelerator="nvidia_gb200_nvl72", start="2026Q1")],
+                 cloud_offers=[offer("o", 4.0)], demand={"inference": [inference(ef=1.0, allowed=[H100])]})
+    p = plan(s)
+    assert p.npv_usd == pytest.approx(2e6 + 2.0 / H100_EF * 4.0 * H, rel=1e-9)
+
+
+def test_many_offers_plan_without_offers_squared_memory():
+    offers = [offer(f"o{i}", 4.0 + i / 100, provider="cloud" if i % 2 else "cloud2") for i in range(60)]
+    s = scenario(cloud_offers=offers, demand={"inference": [inference(ef=1.0)]})
+    assert plan(s).npv_usd == pytest.approx(2.0 / H100_EF * 4.0 * H, rel=1e-9)

@@ -103,8 +103,43 @@ def test_quote_bad_bought_quarter_is_one_clear_error():
 
 
 def test_rent_only_accelerator_is_refused():
-    with pytest.raises(CatalogError, match="rent-only"):
+    with pytest.raises(CatalogError, match="rent-only.*pick one of nvidia_h100_sxm, nvidia_h200_sxm"):
         quote("google_tpu_v6e")
+    with pytest.raises(CatalogError, match="rent-only"):  # has a power figure but no price
+        quote("google_tpu7x_ironwood")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"gw": 0.0}, r"--gw 0 is out of range; give a number in \(0, 1000\]"),
+    ({"gw": -1.0}, "--gw -1 is out of range"),
+    ({"load_factor": 0.0}, r"--load-factor 0 is out of range; give a number in \(0, 1\]"),
+    ({"load_factor": 1.01}, "--load-factor 1.01 is out of range"),
+])
+def test_bad_quote_inputs_are_one_clear_error(kwargs, message):
+    with pytest.raises(CatalogError, match=message):
+        quote("nvidia_gb200_nvl72", **kwargs)
+
+
+def test_half_load_two_gw_by_hand():
+    """Energy and the hourly cost scale with the load factor; benchmarks are per GW."""
+    q = quote("nvidia_gb200_nvl72", 2.0, load_factor=0.5, discount_rate=0.1, it_life_years=5)
+    n = 2e6 / (1.67 * 1.075 * 1.15)
+    it, facility = n * 47222, 2000 / 1.15 * 12_694_500
+    energy = 2000 * 0.5 * 8760 * 97.7
+    yearly = it * 0.1 / (1 - 1.1 ** -5) + facility * capital_recovery_factor(0.1, 17.5) + energy
+    assert q.value("energy_usd_per_year") == pytest.approx(energy, rel=1e-12)
+    assert q.value("usd_per_accelerator_hour") == pytest.approx(yearly / (n * 8760 * 0.5), rel=1e-12)
+    assert q.value("capex_usd_per_gw") == pytest.approx((it + facility) / 2, rel=1e-12)
+    bernstein = next(b for b in q.benchmarks if b.id == "capex_per_gw_bernstein_gb200")
+    assert bernstein.ratio_to_quote == pytest.approx((it + facility) / 2 / 35e9, rel=1e-12)
+
+
+def test_benchmarks_are_the_catalogs_per_gw_estimates():
+    b = {x.id: x for x in quote("nvidia_gb200_nvl72").benchmarks}
+    assert set(b) == {"capex_per_gw_nvidia_huang_2025", "capex_per_gw_bernstein_gb200", "capex_per_gw_altman_2025",
+                      "capex_per_gw_industry_reuters", "capex_per_gw_huang_2026"}
+    assert (b["capex_per_gw_altman_2025"].low_usd_per_gw, b["capex_per_gw_altman_2025"].high_usd_per_gw) == (40e9, 40e9)
+    assert (b["capex_per_gw_huang_2026"].low_usd_per_gw, b["capex_per_gw_huang_2026"].high_usd_per_gw) == (80e9, 100e9)
 
 
 def test_every_input_has_a_source():
@@ -112,3 +147,54 @@ def test_every_input_has_a_source():
     for line in q.lines:
         for name in line.inputs:
             assert q.inputs[name].source
+
+
+def test_finance_helpers_by_hand():
+    from gigawatt.economics.finance import accelerators_in_mw, usd_per_exaflop_day
+
+    assert capital_recovery_factor(0.0, 4.0) == 0.25                      # no interest: straight line
+    assert capital_recovery_factor(0.1, 2.0) == pytest.approx(0.1 / (1 - 1.1 ** -2), rel=1e-12)  # 0.57619
+    assert capital_recovery_factor(0.1, 2.0) == pytest.approx(0.576190476, rel=1e-9)
+    assert capital_recovery_factor(0.1, 0.5) == pytest.approx(0.1 / (1 - 1.1 ** -0.5), rel=1e-12)  # half a year
+    for bad in (0.0, -1.0):
+        with pytest.raises(ValueError, match="years must be positive"):
+            capital_recovery_factor(0.1, bad)
+    # 10 MW of facility power at 2 kW IT, 7.5% fabric, PUE 1.2: 10,000 / 2.58 accelerators
+    assert accelerators_in_mw(10.0, 2.0, 0.075, 1.2) == pytest.approx(10_000 / 2.58, rel=1e-12)
+    # 2 USD/h on a 1,000 TFLOP/s part: 1,000 parts per EF/s, 24 h -> 48,000 USD per EF/s-day
+    assert usd_per_exaflop_day(2.0, 1000.0) == pytest.approx(48_000.0, rel=1e-12)
+
+
+def test_each_line_lists_exactly_the_inputs_it_depends_on(monkeypatch):
+    """Raise one input by 10% at a time: the lines that move are the lines naming it."""
+    import gigawatt.economics.quote as quote_module
+
+    base_cat = load_catalog()
+    acc_id = "nvidia_gb200_nvl72"
+    base = quote(acc_id, 1.0)
+
+    def bumped(name: str):
+        acc = base_cat.accelerators[acc_id]
+        defaults = dict(base_cat.defaults)
+        if name == "it_kw_per_accelerator":
+            acc = acc.model_copy(update={"it_kw": acc.it_kw.model_copy(update={"value": acc.it_kw.value * 1.1})})
+        elif name == "unit_price_usd":
+            p = acc.unit_price_usd
+            acc = acc.model_copy(update={"unit_price_usd": p.model_copy(update={"value": p.value * 1.1})})
+        elif name == "bf16_dense_tflops":
+            acc = acc.model_copy(update={"bf16_dense_tflops": acc.bf16_dense_tflops * 1.1})
+        else:
+            defaults[name] = defaults[name].model_copy(update={"value": defaults[name].value * 1.1})
+        cat = base_cat.model_copy(update={"defaults": defaults,
+                                          "accelerators": {**base_cat.accelerators, acc_id: acc}})
+        monkeypatch.setattr(quote_module, "load_catalog", lambda: cat)
+        try:
+            return quote(acc_id, 1.0)
+        finally:
+            monkeypatch.setattr(quote_module, "load_catalog", load_catalog)
+
+    for name in base.inputs:
+        q = bumped(name)
+        moved = {ln.name for ln, b in zip(q.lines, base.lines, strict=True) if ln.value != pytest.approx(b.value, rel=1e-12)}
+        listed = {ln.name for ln in base.lines if name in ln.inputs}
+        assert moved == listed, name

@@ -230,3 +230,20 @@ def test_big_file_refused_without_reading_it(tmp_path):
     path.write_text("name: x\ndescription: " + "y" * 2_100_000 + "\n")
     with pytest.raises(ScenarioError, match="must be under 2,000,000 bytes"):
         load_scenario(path)
+
+
+def test_two_spellings_of_one_quarter_are_an_error():
+    text = MINIMAL.replace("start_exaflops: 5              # delivered EF/s\n      growth_per_year: 0.8\n",
+                           "exaflops: {2026Q1: 5, 2026-02: 7}\n")
+    err = _error(text)
+    assert "same quarter (2026Q1)" in str(err) and err.path == "demand.inference[0].exaflops"
+
+
+def test_a_model_too_big_for_memory_is_refused_at_validate():
+    offers = "".join(
+        f"  - {{id: o{i}, provider: aws, accelerator: nvidia_h100_sxm, "
+        f"terms: [{{price_usd_per_accelerator_hour: 2}}]}}\n" for i in range(2000))
+    text = ("name: wide\nhorizon: {start: 2025Q1, end: 2064Q4}\nproviders: [{id: aws}]\n"
+            f"cloud_offers:\n{offers}demand:\n  inference:\n    - {{id: a, start: 2025Q1, start_exaflops: 1}}\n")
+    err = _error(text)
+    assert err.path == "horizon" and "would hold about 102,400,000,000 cells" in str(err)

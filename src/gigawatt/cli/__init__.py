@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except MemoryError:
+        if os.environ.get("GIGAWATT_DEBUG"):
+            raise
         print("error: out of memory; the input is too large for this machine", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     except OSError as exc:

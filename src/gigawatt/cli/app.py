@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gigawatt.catalog import load_catalog
-from gigawatt.cli.output import clip, console, money, money_range, number, print_json, table
+from gigawatt.cli.output import clip, console, escape, money, money_range, number, print_json, table
 
 if TYPE_CHECKING:
     from gigawatt.plan.result import Plan
@@ -52,7 +52,7 @@ def validate(file: Path = typer.Argument(..., help="scenario YAML file")) -> Non
 
     s = load_scenario(file)
     console.print(
-        f"[green]ok[/green] {file}: '{s.name}', {len(s.horizon.periods)} quarters, "
+        f"[green]ok[/green] {escape(str(file))}: '{escape(s.name)}', {len(s.horizon.periods)} quarters, "
         f"{len(s.sites)} sites, {len(s.cloud_offers)} cloud offers, {len(s.contracts)} contracts, "
         f"{len(s.chip_deals)} chip deals, "
         f"{len(s.demand.training)} training runs, {len(s.demand.inference)} inference loads"
@@ -228,9 +228,9 @@ def plan(
     else:
         print_plan(result)
         if saved:
-            console.print(f"tables written to {saved}")
+            console.print(f"tables written to {escape(str(saved))}")
         if html:
-            console.print(f"report written to {html}")
+            console.print(f"report written to {escape(str(html))}")
     if fail_on_shortfall and result.status == "shortfall":
         raise typer.Exit(EXIT_SHORTFALL)
 
@@ -344,7 +344,7 @@ def simulate(
                 return print_json(data)
             console.print(table_view(f"Inference service on {acc} ({len(table):,} requests)", out))
             for note in notes:
-                console.print(f"note: {note}")
+                console.print(f"note: {escape(str(note))}")
             return None
     if plan_dir is not None:
         chosen_plan = _plan_for(plan_dir, s)
@@ -387,7 +387,7 @@ def simulate(
         return print_json({**result.to_json(), **facts, "report": str(report) if report else None})
     print_simulation(result, facts)
     if report:
-        console.print(f"report written to {report}")
+        console.print(f"report written to {escape(str(report))}")
 
 
 def _quarter_option(text: str) -> str:
@@ -422,7 +422,7 @@ def print_simulation(result: object, facts: Mapping[str, object]) -> None:
     r = result.to_json()  # type: ignore[attr-defined]
     title = (f"Simulation: policy {facts.get('policy')}, {number(facts.get('accelerators'))} accelerators"
              + (f", period {facts['period']}" if facts.get("period") else ""))
-    console.print(f"fleet: {facts.get('fleet')}" + (f"; trace: {facts['trace']}" if facts.get("trace") else ""))
+    console.print(escape(f"fleet: {facts.get('fleet')}" + (f"; trace: {facts['trace']}" if facts.get("trace") else "")))
     rows = []
     for key, value in r.items():
         if isinstance(value, dict | list):
@@ -440,7 +440,7 @@ def print_simulation(result: object, facts: Mapping[str, object]) -> None:
     if delays:
         console.print(table("Queueing delay", ["statistic", "wait"], [[k, duration(v)] for k, v in delays.items()]))
     for note in r.get("notes", []):
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(str(note))}")
 
 
 def _openb_nodes_beside(trace: Path) -> Path | None:

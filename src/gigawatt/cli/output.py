@@ -7,9 +7,13 @@ import math
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
+
+__all__ = ["clip", "console", "duration", "escape", "money", "money_range", "number", "print_json", "table"]
 
 
 def _clean(obj: Any) -> Any:
@@ -109,11 +113,12 @@ def clip(text: Any, width: int) -> str:
 
 
 def table(title: str, columns: list[str], rows: list[list[Any]]) -> Table:
-    t = Table(title=title, show_lines=False)
+    """A table of plain text: cells are never read as rich markup (ids, sources, paths hold '[')."""
+    t = Table(title=Text(title), show_lines=False)
     for c in columns:
-        t.add_column(c, overflow="fold")
+        t.add_column(Text(c), overflow="fold")
     for r in rows:
-        t.add_row(*[_cell(v) for v in r])
+        t.add_row(*[Text(_cell(v)) for v in r])
     return t
 
 

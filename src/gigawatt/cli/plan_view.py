@@ -6,7 +6,7 @@ import re
 
 import pandas as pd
 
-from gigawatt.cli.output import clip, console, money, number, table
+from gigawatt.cli.output import clip, console, escape, money, number, table
 from gigawatt.plan.result import Plan
 
 SHOWN_LIMITS = 15
@@ -58,20 +58,20 @@ def print_plan(plan: Plan) -> None:
     meta = plan.metadata
     colour = "green" if plan.status == "optimal" else "yellow"
     console.print(
-        f"[{colour}]{plan.status}[/{colour}] plan for '{meta.get('scenario')}': NPV {money(plan.npv_usd)} "
+        f"[{colour}]{plan.status}[/{colour}] plan for '{escape(str(meta.get('scenario')))}': NPV {money(plan.npv_usd)} "
         f"(real money: capex, energy, cloud, contracts, less residual value); "
         f"build {number(meta.get('build_seconds', 0))}s, solve {number(meta.get('solve_seconds', 0))}s, "
         f"gap {float(meta.get('mip_gap') or 0):.3%}"
     )
     sentence = shortfall_sentence(plan)
     if sentence:
-        console.print(f"[yellow]{sentence}[/yellow]")
+        console.print(f"[yellow]{escape(sentence)}[/yellow]")
     charged = {k: v for k, v in (plan.penalties_usd or {}).items() if isinstance(v, int | float) and v > 0.5}
     if charged:
         parts = ", ".join(f"{k.replace('_', ' ')} {money(v)}" for k, v in charged.items())
-        console.print(f"penalties weighed by the solver, not money spent: {parts}")
+        console.print(f"penalties weighed by the solver, not money spent: {escape(parts)}")
     for note in meta.get("notes") or []:
-        console.print(f"note: {note}")
+        console.print(f"note: {escape(str(note))}")
     cap = plan.tables["capacity"]
     if not cap.empty:
         years = cap.assign(year=cap["period"].astype(str).str[:4])
@@ -90,13 +90,13 @@ def print_plan(plan: Plan) -> None:
     if plan.binding:
         console.print("[bold]binding limits[/bold]")
         for line in plan.binding[:SHOWN_LIMITS]:
-            console.print(f"  - {line}")
+            console.print(f"  - {escape(line)}")
         if len(plan.binding) > SHOWN_LIMITS:
             console.print(f"  ... and {len(plan.binding) - SHOWN_LIMITS} more (see --json or the report)")
     if plan.explanations:
         console.print("[bold yellow]not met[/bold yellow]")
         for line in plan.explanations:
-            console.print(f"  - {clip(line, 600)}")
+            console.print(f"  - {escape(clip(line, 600))}")
 
 
 MONEY_COLUMNS = {

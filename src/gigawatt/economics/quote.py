@@ -148,34 +148,35 @@ def quote(
         + energy
     )
     per_hour = yearly / (n * HOURS_PER_YEAR * load_factor)
+    # each line lists every input its value depends on (directly or through the lines above)
+    units = ["it_kw_per_accelerator", "fabric_overhead", "pue"]
+    capex = [*units, "facility_capex_usd_per_mw", "unit_price_usd"]
+    hourly = [*capex, "electricity_usd_per_mwh", "discount_rate", "it_life_years", "facility_life_years"]
     lines = [
         QuoteLine(name="kw_per_accelerator_all_in", value=kw_all_in, unit="kW",
-                  formula="it_kw x (1 + fabric_overhead) x pue",
-                  inputs=["it_kw_per_accelerator", "fabric_overhead", "pue"]),
+                  formula="it_kw x (1 + fabric_overhead) x pue", inputs=units),
         QuoteLine(name="accelerators", value=n, unit="accelerators",
-                  formula="gw x 1e6 kW / kw_per_accelerator_all_in",
-                  inputs=["it_kw_per_accelerator", "fabric_overhead", "pue"]),
+                  formula="gw x 1e6 kW / kw_per_accelerator_all_in", inputs=units),
         QuoteLine(name="it_power_mw", value=it_mw, unit="MW", formula="gw x 1000 / pue", inputs=["pue"]),
         QuoteLine(name="facility_capex_usd", value=facility_capex, unit="USD",
                   formula="it_power_mw x facility_capex_usd_per_mw (per MW of critical load)",
                   inputs=["pue", "facility_capex_usd_per_mw"]),
         QuoteLine(name="it_capex_usd", value=it_capex, unit="USD", formula="accelerators x unit_price_usd",
-                  inputs=["unit_price_usd", "it_kw_per_accelerator", "fabric_overhead", "pue"]),
+                  inputs=[*units, "unit_price_usd"]),
         QuoteLine(name="total_capex_usd", value=total, unit="USD", formula="facility_capex + it_capex",
-                  inputs=["facility_capex_usd_per_mw", "unit_price_usd"]),
+                  inputs=capex),
         QuoteLine(name="capex_usd_per_gw", value=total / gw, unit="USD/GW", formula="total_capex / gw",
-                  inputs=["facility_capex_usd_per_mw", "unit_price_usd"]),
+                  inputs=capex),
         QuoteLine(name="energy_usd_per_year", value=energy, unit="USD/yr",
                   formula="gw x 1000 MW x load_factor x 8760 h x electricity_usd_per_mwh",
                   inputs=["electricity_usd_per_mwh"]),
         QuoteLine(name="usd_per_accelerator_hour", value=per_hour, unit="USD/accelerator-h",
                   formula="(it_capex x CRF(r, it_life) + facility_capex x CRF(r, facility_life) + energy) "
-                  "/ (accelerators x 8760 h x load_factor)",
-                  inputs=["discount_rate", "it_life_years", "facility_life_years", "electricity_usd_per_mwh"]),
+                  "/ (accelerators x 8760 h x load_factor)", inputs=hourly),
         QuoteLine(name="usd_per_exaflop_day", value=usd_per_exaflop_day(per_hour, v["bf16_dense_tflops"]),
                   unit="USD per EF/s-day (BF16 dense peak)",
                   formula="usd_per_accelerator_hour x 24 x 1e18 / (bf16_dense_tflops x 1e12)",
-                  inputs=["bf16_dense_tflops"]),
+                  inputs=[*hourly, "bf16_dense_tflops"]),
     ]
     return Quote(accelerator=accelerator, gw=gw, inputs=inputs, lines=lines,
                  benchmarks=_benchmarks(total / gw))

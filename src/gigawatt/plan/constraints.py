@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 from linopy import LinearExpression, Model
 
-from gigawatt.plan.expressions import Expressions, by_provider, incidence
+from gigawatt.plan.expressions import Expressions, by_provider
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups
 
@@ -20,8 +20,8 @@ def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
         m.add_constraints(ex.online_mw - ex.vintage_sum("build_mw", p.site_online_matrix) == p.site_existing_mw,
                           name="online_balance")
     if len(p.offer):
-        lot_of_offer = incidence(p.lot_offer, xr.DataArray(p.offer, coords=[p.offer]))
-        active = (ex.cloud_active_units * lot_of_offer).sum("lot")
+        # group lots by offer: an incidence product would grow with offers x lots
+        active = ex.cloud_active_units.groupby(p.lot_offer.rename("offer")).sum().reindex(offer=p.offer).fillna(0)
         m.add_constraints(ex.offer_units - active == 0, mask=p.offer_available, name="rented_balance")
 
 
@@ -85,17 +85,23 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
                       name="training_completion")
 
 
+def _any(m: Model, name: str) -> bool:
+    """The variable family has at least one entry (a fully masked one has none)."""
+    return bool((m.variables[name].labels != -1).any())
+
+
 def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
-    """Each pool's peak EF/s covers what it serves divided by each demand's MFU."""
+    """Each pool's peak EF/s covers what it serves divided by each demand's MFU (a pool no
+    demand can use has nothing to cover)."""
     mfu = p.demand_mfu
-    if len(p.site):
+    if _any(m, "serve_site"):
         site_use = (m.variables["serve_site"] / mfu).sum("demand")
         m.add_constraints(site_use <= ex.alive_units * p.acc_peak_ef, mask=p.install_mask, name="site_capacity")
-    if len(p.offer):
+    if _any(m, "serve_offer"):
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
         offer_use = (m.variables["serve_offer"] / mfu).sum("demand")
         m.add_constraints(offer_use <= ex.offer_units * offer_peak, mask=p.offer_available, name="offer_capacity")
-    if len(p.contract):
+    if _any(m, "serve_contract"):
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
         contract_use = (m.variables["serve_contract"] / mfu).sum("demand")
         m.add_constraints(contract_use <= ex.contract_units * contract_peak, mask=p.contract_units > 0,
@@ -169,8 +175,11 @@ def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: Cover
     holds that a cover group's demands can use (accelerator, region, co-location)."""
     providers = xr.DataArray(p.providers, coords=[p.providers])
     mfu = p.demand_mfu
-    pools: tuple[tuple[str, xr.DataArray, list[str]], ...] = (("serve_site", p.site_provider, ["acc"]), ("serve_offer", p.offer_provider, []),
-             ("serve_contract", p.contract_provider, []))
+    pools: tuple[tuple[str, xr.DataArray, list[str]], ...] = (
+        ("serve_site", p.site_provider, ["acc"]),
+        ("serve_offer", p.offer_provider, []),
+        ("serve_contract", p.contract_provider, []),
+    )
     if "served_peak" in m.variables:
         total: LinearExpression = 1 * m.variables["served_peak"]
         for name, owner, extra in pools:
@@ -191,7 +200,7 @@ def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: Cover
         if len(p.contract):
             contract_cap = ex.contract_units * contract_peak * groups.contract.astype(float)
             usable = usable - by_provider(contract_cap, p.contract_provider, providers)
-        m.add_constraints(usable == 0, name="usable_balance")
+        m.add_constraints(usable == 0, mask=groups.cover_mask(p), name="usable_balance")
 
 
 def define_concentration_limits(m: Model, p: PlanInputs) -> None:

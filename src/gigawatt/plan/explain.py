@@ -11,6 +11,7 @@ import xarray as xr
 from linopy import Model
 
 from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter, quarter_label
+from gigawatt.plan.extract import constraint_dual
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import host_eligibility, usable_pools
 
@@ -36,9 +37,7 @@ def period_ranges(labels: list[str]) -> str:
 
 def _binding_cells(m: Model, name: str) -> pd.DataFrame:
     """Cells of a constraint family whose dual is non-zero (the limit costs money)."""
-    if name not in m.constraints:
-        return pd.DataFrame()
-    dual = m.constraints[name].dual
+    dual = constraint_dual(m, name)
     if dual is None:
         return pd.DataFrame()
     mag = abs(dual)

@@ -16,11 +16,6 @@ from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups
 
 
-def incidence(owner: xr.DataArray, index: xr.DataArray) -> xr.DataArray:
-    """0/1 matrix [entity, index] saying which index value owns each entity."""
-    return (owner == index).astype(float)
-
-
 def required_peak_ef(p: PlanInputs) -> xr.DataArray:
     """Peak EF/s needed to serve all demand at its MFU, per period."""
     return (p.demand_ef / p.demand_mfu).sum("demand")

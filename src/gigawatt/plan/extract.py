@@ -113,9 +113,19 @@ def shortfall_mw(p: PlanInputs, demand: str, effective_ef: float) -> float:
     return float(peak * kw_per_ef * p.default_pue / 1000)
 
 
+def constraint_dual(m: Model, name: str) -> xr.DataArray | None:
+    """A constraint family's duals, or None where the family is absent or has none stored."""
+    if name not in m.constraints:
+        return None
+    try:
+        return m.constraints[name].dual
+    except AttributeError:
+        return None
+
+
 def shadow_price_table(p: PlanInputs, m: Model) -> pd.DataFrame:
     """Marginal cost of one more effective EF/s-day of compute, per period (in that period's USD)."""
-    dual = m.constraints["demand_balance"].dual
+    dual = constraint_dual(m, "demand_balance")
     if dual is None or dual.isnull().all():
         return pd.DataFrame(columns=["period", "usd_per_exaflop_day"])
     per_day = dual / (p.discount * HOURS_PER_QUARTER / 24)

@@ -66,52 +66,62 @@ class CoverGroups:
     site: xr.DataArray                 # group x site x acc
     offer: xr.DataArray                # group x offer
     contract: xr.DataArray             # group x contract
+    has_pool: xr.DataArray             # group x provider: the provider owns a pool the group can use
 
     def need_peak_ef(self, p: PlanInputs) -> xr.DataArray:
         """group x period: peak EF/s the group's demands need."""
         return (self.member * p.demand_ef / p.demand_mfu).sum("demand")
 
+    def cover_mask(self, p: PlanInputs) -> xr.DataArray:
+        """group x provider x period where cover is counted: the group needs compute then and the
+        provider could hold some it can use (losing a provider with none is implied by the others)."""
+        return (self.need_peak_ef(p) > 0) & self.has_pool
 
-def _signature(pools: dict[str, xr.DataArray], demand: str) -> tuple[bool, ...]:
-    return tuple(bool(v) for kind in POOL_KINDS for v in pools[kind].sel(demand=demand).values.ravel())
+
+def _flat(pools: dict[str, xr.DataArray], p: PlanInputs) -> np.ndarray:
+    """demand x every pool (site x acc, offers, contracts) as one boolean matrix."""
+    parts = [pools[kind].transpose("demand", ...).values.reshape(len(p.demand), -1) for kind in POOL_KINDS]
+    return np.concatenate(parts, axis=1) if parts else np.zeros((len(p.demand), 0), dtype=bool)
+
+
+def _provider_of_pools(p: PlanInputs, pools: dict[str, xr.DataArray]) -> np.ndarray:
+    """Provider label of each flattened pool, in _flat's order."""
+    owners = {"site": p.site_provider, "offer": p.offer_provider, "contract": p.contract_provider}
+    parts = []
+    for kind in POOL_KINDS:
+        template = pools[kind].isel(demand=0, drop=True) if len(p.demand) else pools[kind].any("demand")
+        parts.append(owners[kind].broadcast_like(template).transpose(*template.dims).values.ravel())
+    return np.concatenate(parts).astype(object) if parts else np.array([], dtype=object)
 
 
 def cover_groups(p: PlanInputs) -> CoverGroups:
     pools = usable_pools(p)
-    sigs = {str(d): _signature(pools, str(d)) for d in p.demand}
-    width = len(next(iter(sigs.values()))) if sigs else 0
-    union = tuple(any(s[i] for s in sigs.values()) for i in range(width))
-    unique: dict[tuple[bool, ...], list[str]] = {}
-    for d, sig in sigs.items():
-        if any(sig):                   # a demand nothing can serve is short anyway; it secures nothing
-            unique.setdefault(sig, []).append(d)
-    if any(union) and union not in unique:
-        unique[union] = []
-    ids: list[str] = []
-    labels: dict[str, str] = {}
-    member_rows: list[list[bool]] = []
-    masks: dict[str, list[xr.DataArray]] = {kind: [] for kind in POOL_KINDS}
-    for i, (sig, owners) in enumerate(unique.items()):
-        gid = f"g{i}"
-        members = [d for d, s in sigs.items()
-                   if any(s) and all(b <= a for a, b in zip(sig, s, strict=True))]
-        ids.append(gid)
-        labels[gid] = "all demand" if sig == union and len(members) == len(sigs) else ", ".join(members)
-        member_rows.append([d in members for d in map(str, p.demand)])
-        dem = owners[0] if owners else None
-        for kind in POOL_KINDS:
-            arr = pools[kind]
-            masks[kind].append(arr.any("demand") if dem is None else arr.sel(demand=dem).drop_vars("demand"))
+    flat = _flat(pools, p)                                   # demand x pool
+    servable = np.asarray(flat.any(axis=1))                 # a demand nothing can serve secures nothing
+    union = np.asarray(flat[servable].any(axis=0)) if servable.any() else np.zeros(flat.shape[1], dtype=bool)
+    rows = flat[servable]
+    candidates = np.unique(np.vstack([rows, union[None, :]]), axis=0) if servable.any() else rows
+    # member[g, d]: every pool d can use is in g's (Hall's condition on g's demand set)
+    outside = (flat.astype(np.int32) @ (~candidates).astype(np.int32).T) == 0   # demand x group
+    member = (outside & servable[:, None]).T
+    names = [str(d) for d in p.demand]
+    ids = [f"g{i}" for i in range(len(candidates))]
+    labels = {}
+    for gid, sig, members in zip(ids, candidates, member, strict=True):
+        whole = bool((sig == union).all()) and members.sum() == len(names)
+        labels[gid] = "all demand" if whole else ", ".join(n for n, m in zip(names, members, strict=True) if m)
     group = pd.Index(ids, name="group")
-
-    def stack(kind: str) -> xr.DataArray:
-        template = pools[kind].any("demand")
-        if not masks[kind]:
-            return xr.DataArray(np.zeros((0, *template.shape), dtype=bool),
-                                coords={"group": group, **template.coords}, dims=("group", *template.dims))
-        return xr.concat(masks[kind], dim=group)
-
-    member = xr.DataArray(np.array(member_rows, dtype=bool).reshape(len(ids), len(p.demand)),
-                          coords=[group, p.demand])
-    return CoverGroups(group=group, label=labels, member=member,
-                       site=stack("site"), offer=stack("offer"), contract=stack("contract"))
+    sizes = [pools[kind].isel(demand=0, drop=True).size if len(p.demand) else 0 for kind in POOL_KINDS]
+    cuts = np.cumsum([0, *sizes])
+    masks = {}
+    for kind, a, b in zip(POOL_KINDS, cuts[:-1], cuts[1:], strict=True):
+        template = pools[kind].isel(demand=0, drop=True) if len(p.demand) else pools[kind].any("demand")
+        data = candidates[:, a:b].reshape(len(ids), *template.shape)
+        masks[kind] = xr.DataArray(data, coords={"group": group, **template.coords}, dims=("group", *template.dims))
+    owner = _provider_of_pools(p, pools)
+    has_pool = np.array([[bool((sig & (owner == q)).any()) for q in p.providers] for sig in candidates],
+                        dtype=bool).reshape(len(ids), len(p.providers))
+    return CoverGroups(group=group, label=labels,
+                       member=xr.DataArray(member, coords=[group, p.demand]),
+                       site=masks["site"], offer=masks["offer"], contract=masks["contract"],
+                       has_pool=xr.DataArray(has_pool, coords=[group, p.providers]))

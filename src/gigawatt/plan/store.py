@@ -48,7 +48,10 @@ class FileSystem:
         os.rename(src, dst)
 
     def rmtree(self, path: Path) -> None:
-        shutil.rmtree(path)
+        if path.is_symlink():          # --out named a link to a plan: drop the link, not its target
+            path.unlink()
+        else:
+            shutil.rmtree(path)
 
     def sync_dir(self, path: Path) -> None:
         fd = os.open(path, os.O_RDONLY)
@@ -124,7 +127,7 @@ def _digest(data: bytes) -> str:
 def _finish_interrupted(sib: Siblings, fs: FileSystem) -> None:
     """Complete or undo a save that was killed part-way (see the module docstring)."""
     if not sib.target.exists():
-        if sib.saving.is_dir() and (sib.saving / MANIFEST).is_file():
+        if _is_whole(sib.saving):
             fs.rename(sib.saving, sib.target)
         elif sib.replaced.is_dir():
             fs.rename(sib.replaced, sib.target)
@@ -180,10 +183,25 @@ def read_plan(directory: str | Path) -> tuple[dict[str, Any], dict[str, pd.DataF
     """(metadata, tables) of a whole plan directory, or a one-line PlanError saying what is wrong."""
     sib = Siblings.of(directory)
     src = sib.target
-    if not src.exists() and sib.saving.is_dir() and (sib.saving / MANIFEST).is_file():
+    if not src.exists() and _is_whole(sib.saving):
         src = sib.saving                      # killed between the two renames: the new plan is whole
     elif not src.exists() and sib.replaced.is_dir():
         src = sib.replaced
+    return _read_dir(src, directory)
+
+
+def _is_whole(path: Path) -> bool:
+    """A staged plan whose manifest is complete and whose tables match it."""
+    if not (path.is_dir() and (path / MANIFEST).is_file()):
+        return False
+    try:
+        _read_dir(path, path)
+    except PlanError:
+        return False
+    return True
+
+
+def _read_dir(src: Path, directory: str | Path) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     if not src.is_dir():
         if src.exists():
             raise PlanError(f"{directory}: is a file; point at a directory written by `gigawatt plan --out`")

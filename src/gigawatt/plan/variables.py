@@ -82,7 +82,8 @@ def define_risk_variables(m: Model, p: PlanInputs, groups: CoverGroups) -> None:
     if policy.max_provider_share < 1:
         m.add_variables(lower=0, coords=[p.providers, p.period], name="served_peak")
     if policy.n_minus_1_alpha > 0 and len(groups.group):
-        m.add_variables(lower=0, coords=[groups.group, p.providers, p.period], name="usable_ef")
+        m.add_variables(lower=0, coords=[groups.group, p.providers, p.period], mask=groups.cover_mask(p),
+                        name="usable_ef")
 
 
 def define_slack_variables(m: Model, p: PlanInputs, groups: CoverGroups) -> None:

@@ -386,6 +386,7 @@ def check_references(s: Scenario) -> tuple[tuple[Any, ...], str] | None:
     checks += _check_buyable_at_sites(s, catalog)
     checks += _check_horizon_fit(s)
     checks += _check_operations(s)
+    checks.append(_check_model_size(s, catalog))
     if s.uncertainty is not None:
         checks += uncertainty_reference_problems(s.uncertainty, uncertainty_ids(s), s.horizon.start)
     return next((c for c in checks if c is not None), None)
@@ -440,6 +441,33 @@ def _check_horizon_fit(s: Scenario) -> list[Problem | None]:
                 out.append((("finance", section, year),
                             f"year {year} is outside {FIRST_YEAR}-{LAST_YEAR}; write a calendar year"))
     return out
+
+
+MAX_MODEL_CELLS = 20_000_000
+
+
+def _check_model_size(s: Scenario, catalog: Any) -> Problem | None:
+    """Refuse a scenario whose planning model cannot fit in memory, before building it.
+
+    The planner's arrays grow with (things that hold capacity) x quarters x vintages, and its
+    rental lots with (offer terms x offers) x quarters x vintages; past ~2e7 cells a build
+    takes gigabytes (700 cloud offers over 40 years asked for a 93 GiB array).
+    """
+    periods = len(s.horizon.periods)
+    buyable = sum(1 for a in catalog.accelerators.values() if not a.rent_only)
+    holders = (sum(len(x.accelerators) or buyable for x in s.sites)
+               + sum(len(o.terms) for o in s.cloud_offers) + len(s.contracts) + len(s.chip_deals)
+               + len(s.demand.training) + len(s.demand.inference))
+    terms = sum(len(o.terms) for o in s.cloud_offers)
+    # the planner maps rental lots to offers in one (lot, period, vintage, offer) array
+    cells = max(holders, terms * len(s.cloud_offers)) * periods * periods
+    if cells <= MAX_MODEL_CELLS:
+        return None
+    return (("horizon",),
+            f"the planning model would hold about {cells:,.0f} cells ({holders:,} sites x accelerators, "
+            f"offer terms, contracts, deals and demands, and {terms:,} offer terms x "
+            f"{len(s.cloud_offers):,} offers, over {periods} quarters squared for vintages); "
+            f"at most {MAX_MODEL_CELLS:,} fit in memory: shorten the horizon or merge offers")
 
 
 def _check_operations(s: Scenario) -> list[Problem | None]:

@@ -362,7 +362,13 @@ class InferenceLoad(Strict):
     @classmethod
     def _norm_keys(cls, v: object) -> object:
         if isinstance(v, dict):
-            return {_normal_quarter(k): x for k, x in v.items()}
+            out: dict[str, object] = {}
+            for k, x in v.items():
+                q = _normal_quarter(k)
+                if q in out:
+                    raise ValueError(f"'{k}' is the same quarter ({q}) as another key; keep one")
+                out[q] = x
+            return out
         return v
 
     _norm = field_validator("start", mode="before")(lambda v: None if v is None else _normal_quarter(v))

@@ -33,6 +33,7 @@ class TraceFormat:
 
 
 TRACE_FORMATS: dict[str, TraceFormat] = {}
+JOB_KINDS = {"training", "inference", "batch"}
 
 
 def register_trace(name: str, columns: set[str], kind: str = "jobs", citation: str = "") -> Callable[[Loader], Loader]:
@@ -167,7 +168,15 @@ def load_gigawatt_jobs(path: Path) -> pd.DataFrame:
     raw["arrival_s"] = _numeric(raw, "arrival_s", path)
     raw["work_s"] = _numeric(raw, "work_s", path)
     raw["accelerators"] = _numeric(raw, "accelerators", path, positive=True)
+    kinds = raw["kind"].str.strip()
+    unknown = ~kinds.isin(JOB_KINDS | {""})
+    if unknown.any():
+        i = int(np.flatnonzero(unknown.to_numpy())[0])
+        raise TraceError(f"{path}: line {i + 2}: kind = {str(raw['kind'].iloc[i])[:30]!r}; expected one of "
+                         f"{', '.join(sorted(JOB_KINDS))} (empty means batch)")
+    raw["kind"] = kinds.replace("", "batch")
     return validate_jobs(raw, str(path))
+
 
 
 @register_trace(
