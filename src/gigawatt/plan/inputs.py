@@ -215,9 +215,10 @@ def _money(s: Scenario, qs: np.ndarray, period: pd.Index) -> dict[str, object]:
     }
 
 
-def _accelerators(s: Scenario, sites: list, qs: np.ndarray, specs: dict[str, AcceleratorSpec],
-                  fabric: float, default_pue: float, notes: list[str]) -> dict[str, object]:
+def _accelerators(s: Scenario, sites: list, qs: np.ndarray, period: pd.Index, specs: dict[str, AcceleratorSpec],
+                  fabric: float, default_pue: float) -> dict[str, object]:
     n = len(qs)
+    vintage = period.rename("vintage")
     buyable = sorted({a for a, sp in specs.items() if sp.it_kw and sp.unit_price_usd})
     used_at_sites: set[str] = set()
     for x in sites:
@@ -255,13 +256,11 @@ def _accelerators(s: Scenario, sites: list, qs: np.ndarray, specs: dict[str, Acc
         "acc": acc, "buyable": buyable,
         "acc_peak_ef": _da([specs[a].peak_ef for a in acc_ids], acc),
         "acc_kw_all_in_per_pue": _da([(specs[a].it_kw or 0.0) * (1 + fabric) for a in acc_ids], acc),
-        "acc_price": _da(price, acc, pd.Index([quarter_label(q) for q in qs], name="period")),
-        "alive_matrix": _da(_vintage_matrix(np.zeros(len(acc_ids), dtype=int), lives, n), acc,
-                            pd.Index([quarter_label(q) for q in qs], name="period"),
-                            pd.Index([quarter_label(q) for q in qs], name="vintage")),
+        "acc_price": _da(price, acc, period),
+        "alive_matrix": _da(_vintage_matrix(np.zeros(len(acc_ids), dtype=int), lives, n), acc, period, vintage),
         "acc_residual": _da(np.clip((np.arange(n)[None, :] + lives[:, None] - n) / lives[:, None], 0, 1),
-                            acc, pd.Index([quarter_label(q) for q in qs], name="vintage")),
-        "supply_cap": _da(supply, acc, pd.Index([quarter_label(q) for q in qs], name="period")),
+                            acc, vintage),
+        "supply_cap": _da(supply, acc, period),
         "supply_deals": supply_deals,
     }
 
@@ -473,7 +472,7 @@ def build_inputs(s: Scenario) -> PlanInputs:
     notes: list[str] = []
     money = _money(s, qs, period)
     sites_buildable = [x for x in s.sites if x.kind in BUILDABLE]
-    accs = _accelerators(s, sites_buildable, qs, specs, fabric, default_pue, notes)
+    accs = _accelerators(s, sites_buildable, qs, period, specs, fabric, default_pue)
     acc, buyable = accs.pop("acc"), accs.pop("buyable")
     sites = _sites(s, qs, period, acc, buyable, default_pue, notes)  # type: ignore[arg-type]
     offers = _offers(s, qs, period)
