@@ -207,11 +207,9 @@ def plan(
     """Least-cost, risk-bounded capacity plan for a scenario."""
     import tempfile
 
-    from gigawatt.cli.plan_view import print_plan
     from gigawatt.cli.progress import SolveProgress
     from gigawatt.plan import plan as make_plan
     from gigawatt.plan.store import probe_target
-    from gigawatt.report.plan_report import write_plan_report
     from gigawatt.scenario import load_scenario
 
     scenario = load_scenario(file)
@@ -231,14 +229,27 @@ def plan(
 
                 result = plan_stochastic(scenario, options.futures, seed=options.seed, risk_alpha=options.risk_alpha,
                                          risk_weight=options.risk_weight, progress=progress)
+    deliver_plan(result, out, report, parquet, as_json, fail_on_shortfall)
+
+
+def deliver_plan(result: Plan, out: Path | None, report: Path | None, parquet: bool, as_json: bool,
+                 fail_on_shortfall: bool, run: tuple[str, str] | None = None) -> None:
+    """Save, report and print a plan made here or on a server (`run`: the server and the run id)."""
+    from gigawatt.cli.plan_view import print_plan
+    from gigawatt.report.plan_report import write_plan_report
+
     saved = result.save(out, "parquet" if parquet else "csv") if out else None
     html = write_plan_report(result, report) if report else None
     if as_json:
         data = result.to_json()
         data["outputs"] = {"tables": str(saved) if saved else None, "report": str(html) if html else None}
+        if run:
+            data["outputs"]["run"] = f"{run[0].rstrip('/')}/api/v1/runs/{run[1]}"
         print_json(data)
     else:
         print_plan(result)
+        if run:
+            console.print(f"run {escape(run[1])} on {escape(run[0])}")
         if saved:
             console.print(f"tables written to {escape(str(saved))}")
         if html:

@@ -190,8 +190,7 @@ def _local_only(options: dict[str, object]) -> None:
 
 def _remote_plan(server: str, token: str | None, file: Path, out: Path | None, report: Path | None,
                  parquet: bool, as_json: bool, fail_on_shortfall: bool = False, **local_only: object) -> None:
-    from gigawatt.cli.plan_view import print_plan
-    from gigawatt.report.plan_report import write_plan_report
+    from gigawatt.cli.app import deliver_plan
     from gigawatt.service.client import Client
 
     _local_only(local_only)
@@ -199,24 +198,7 @@ def _remote_plan(server: str, token: str | None, file: Path, out: Path | None, r
     name, version = client.upload(file)
     run = client.wait(client.start("plan", name, version, {}), show=Console(stderr=True).is_terminal or not as_json)
     result = client.plan(run["id"])
-    saved = result.save(out, "parquet" if parquet else "csv") if out else None
-    html = write_plan_report(result, report) if report else None
-    if as_json:
-        data = result.to_json()
-        data["outputs"] = {"tables": str(saved) if saved else None, "report": str(html) if html else None,
-                           "run": f"{server.rstrip('/')}/api/v1/runs/{run['id']}"}
-        print_json(data)
-    else:
-        print_plan(result)
-        console.print(f"run {run['id']} on {server}")
-        if saved:
-            console.print(f"tables written to {saved}")
-        if html:
-            console.print(f"report written to {html}")
-    if fail_on_shortfall and result.status == "shortfall":
-        from gigawatt.cli.app import EXIT_SHORTFALL
-
-        raise typer.Exit(EXIT_SHORTFALL)
+    deliver_plan(result, out, report, parquet, as_json, fail_on_shortfall, run=(server, str(run["id"])))
 
 
 def _remote_simulate(server: str, token: str | None, file: Path, seed: int, policy: str | None,
