@@ -90,9 +90,8 @@ def binding_constraints(m: Model, p: PlanInputs) -> list[dict[str, object]]:
     return out
 
 
-def _usable_pools(p: PlanInputs, demand: str) -> dict[str, list[str]]:
+def _usable_pools(p: PlanInputs, demand: str, pools: dict[str, xr.DataArray]) -> dict[str, list[str]]:
     """Accelerators, sites, offers and contracts that may serve a demand, and the accelerators they hold."""
-    pools = usable_pools(p)
     accs = [str(a) for a in p.acc.values if bool(p.compat.sel(demand=demand, acc=a))]
     site_mask = pools["site"].sel(demand=demand)
     sites = [str(x) for x in p.site.values if bool(site_mask.sel(site=x).any())]
@@ -167,12 +166,13 @@ def explain_shortfalls(
     if unmet.empty:
         return []
     by_family, weight = _binding_index(binding)
+    usable = usable_pools(p)
     lines = []
     for demand, rows in unmet.groupby("demand"):
         demand = str(demand)
         periods = set(rows["period"].astype(str))
         worst = rows.loc[rows["exaflops_short"].idxmax()]
-        pools = _usable_pools(p, demand)
+        pools = _usable_pools(p, demand, usable)
         reasons = _structural_reasons(p, demand, pools, periods) + _limits_for(p, pools, periods, by_family, weight)
         if not reasons:
             price = float(p.demand_penalty.sel(demand=demand)) / (HOURS_PER_QUARTER / 24)
@@ -211,12 +211,13 @@ def explain_missed_runs(p: PlanInputs, training: pd.DataFrame, binding: list[dic
     if training.empty:
         return []
     by_family, weight = _binding_index(binding)
+    usable = usable_pools(p)
     lines = []
     for row in training[~training["completes"].astype(bool)].itertuples():
         run = str(row.run)
         window = p.demand_ef.sel(demand=run) > 0
         periods = {str(t) for t in p.period[window.values]}
-        pools = _usable_pools(p, run)
+        pools = _usable_pools(p, run, usable)
         reasons = _structural_reasons(p, run, pools, periods)
         if run in set(p.run.values):
             k = float(p.run_min_units.sel(run=run))

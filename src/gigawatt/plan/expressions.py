@@ -16,11 +16,6 @@ from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups
 
 
-def required_peak_ef(p: PlanInputs) -> xr.DataArray:
-    """Peak EF/s needed to serve all demand at its MFU, per period."""
-    return (p.demand_ef / p.demand_mfu).sum("demand")
-
-
 def by_provider(expr: LinearExpression, owner: xr.DataArray, providers: xr.DataArray) -> LinearExpression:
     """Sum an expression over the pools each provider owns; providers owning none get 0, not a gap."""
     grouped = expr.groupby(owner.rename("provider")).sum()
