@@ -8,7 +8,7 @@ from linopy import LinearExpression, Model, Variable
 
 from gigawatt.plan.expressions import Expressions, by_provider
 from gigawatt.plan.inputs import PlanInputs
-from gigawatt.plan.pools import CoverGroups
+from gigawatt.plan.pools import CoverGroups, host_eligibility
 
 
 def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -189,6 +189,25 @@ def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
         "offer": xr.where(demand < offer_peak * mfu, demand, offer_peak * mfu),
         "contract": xr.where(demand < contract_peak * mfu, demand, contract_peak * mfu),
     }
+
+
+def uncompletable_runs(p: PlanInputs) -> xr.DataArray:
+    """[demand]: co-located runs no single location can complete within their window (each
+    eligible host delivers at most the sum of its per-quarter bounds). Such a run is missed in
+    every plan; saying so up front keeps the relaxation from serving it in part."""
+    cannot = xr.zeros_like(p.training_work, dtype=bool)
+    if len(p.run) == 0:
+        return cannot
+    bounds, eligible = host_serve_bounds(p), host_eligibility(p)
+    work = p.training_work.sel(demand=p.run.rename("demand")).rename(demand="run")
+    most = xr.zeros_like(work)
+    for kind, bound in bounds.items():
+        if bound.sizes.get(kind, 0) == 0:
+            continue
+        at_best = bound.where(eligible[kind], 0.0).sum("period").max(kind)
+        most = xr.where(at_best > most, at_best, most)
+    short = (most < work * (1 - 1e-9)) & (work > 0)
+    return short.rename(run="demand").reindex(demand=p.demand, fill_value=False)
 
 
 def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: CoverGroups) -> None:

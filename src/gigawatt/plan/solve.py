@@ -92,16 +92,22 @@ def _unpin(m: Model, names: list[str]) -> None:
         m.variables[name].update(lower=0.0, upper=1.0)
 
 
-def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
-    """From the solved relaxation: pin each run's host and re-solve, then pin which runs are
-    missed (those the re-solve misses half of; if serving the rest whole is infeasible, any it
-    misses) and re-solve. The pinned plan's cost, or None when pinning made it infeasible.
-
-    Each re-solve starts warm and gets at most the time `deadline` allows; pinned choices
-    that conflict (chip deals cannot fill every chosen cluster at once) show as a re-solve
-    that fails or runs out of that time, and branch and bound takes over."""
-    relaxed = {name: m.variables[name].solution for name in m.variables if name.startswith("host_")}
-    _pin(m, round_hosts(relaxed))
+def _round(m: Model, solver: solvers.Solver, deadline: float, bound: float, gap: float) -> float | None:
+    """From the solved relaxation: each run may only be hosted where the relaxation hosts most of
+    it; re-solve; a run still not wholly hosted there (its cluster conflicts with others', e.g.
+    chip deals cannot fill every cluster at once) is hosted nowhere, the rest pinned. Then pin
+    which runs are missed (those the re-solve misses half of; if serving the rest whole is
+    infeasible, any it misses) and re-solve. Every re-solve starts warm. The pinned plan's
+    cost, or None if pinning left no feasible plan, or none within `gap` of `bound` (or no time)."""
+    hosts = [name for name in m.variables if name.startswith("host_")]
+    chosen = round_hosts({name: m.variables[name].solution for name in hosts})
+    for name, pick in chosen.items():
+        m.variables[name].update(lower=0.0, upper=pick.fillna(0.0))
+    status, _ = _run(solver, m, deadline, "simplex")
+    if status != "ok" or _gap(m.objective.value, bound) > gap:
+        return None     # pinning more can only cost more: it cannot come within the gap
+    # a hair under 1 is HiGHS's tolerance, not a split: pin the value it found, not a rounded 1
+    _pin(m, {name: m.variables[name].solution.where(m.variables[name].solution >= 1 - 1e-6, 0.0) for name in hosts})
     status, _ = _run(solver, m, deadline, "simplex")
     if status != "ok":
         return None
@@ -143,7 +149,8 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     relaxation_s = time.perf_counter() - t_relax
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
-    rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)))
+    rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)), bound,
+                     p.scenario.policy.mip_gap)
     gap = _gap(rounded, bound)
     method = "relax-and-round"
     if gap > p.scenario.policy.mip_gap:
@@ -156,11 +163,16 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
         rounded, gap, method = found, _gap(found, bound), "branch-and-bound"
     report("placed", {"mip_gap": gap})
     # the final solve is an LP with every choice pinned: MIPs give no duals
-    chosen = {name: m.variables[name].solution.round() for name in binaries}
+    found_values = {name: m.variables[name].solution for name in binaries}
     for name in binaries:
         m.variables[name].relax()
-    _pin(m, chosen)
+    _pin(m, {name: value.round() for name, value in found_values.items()})
     status, condition = _run(solver, m, deadline, "simplex")
+    if status != "ok":
+        # HiGHS accepts integers within its tolerance (0.9999999); where a limit binds exactly,
+        # pinning the rounded 1 is infeasible by a hair: pin the values it found instead
+        _pin(m, found_values)
+        status, condition = _run(solver, m, deadline, "simplex")
     _check_solution(m, status, condition)
     return {"mip_gap": max(gap, 0.0), "placement_method": method, "solver_status": status,
             "termination": condition if gap <= p.scenario.policy.mip_gap else "time_limit",

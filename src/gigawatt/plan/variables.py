@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 from linopy import Model
 
+from gigawatt.plan.constraints import uncompletable_runs
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups, host_eligibility
 
@@ -71,7 +72,8 @@ def define_unmet_variables(m: Model, p: PlanInputs) -> None:
     quarter service has no value, so a run is either completed (missed = 0) or missed.
     """
     m.add_variables(lower=0, coords=_coords(p, p.demand, p.period), mask=(p.demand_ef > 0) & ~p.is_training, name="unmet")
-    m.add_variables(coords=_coords(p, p.demand), mask=p.is_training & (p.training_work > 0), binary=True, name="missed")
+    m.add_variables(lower=uncompletable_runs(p).astype(float), coords=_coords(p, p.demand),
+                    mask=p.is_training & (p.training_work > 0), binary=True, name="missed")
 
 
 def define_host_variables(m: Model, p: PlanInputs) -> None:
