@@ -98,7 +98,7 @@ def simulate(
     size = table["accelerators"].to_numpy(float)
     whole = bool((size == np.floor(size)).all())
     for pool in fleet.pools:                       # a fleet may be reused across runs
-        pool.pooled = pool.g == 1 and whole       # reset() also pools a pool too large for node identity
+        pool.pooled = (pool.g == 1 and whole) or not pool.node_identity   # reset() also pools huge pools
         pool.reset()
     horizon = until_s if until_s is not None else math.inf
     span = horizon if math.isfinite(horizon) else \
