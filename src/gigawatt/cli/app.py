@@ -386,8 +386,8 @@ def simulate(
     checkpoint_stall_share: float = typer.Option(1.0, help="share of the write the job stalls (1 blocking)"),
     recommend_checkpoint: bool = typer.Option(False, help="sweep checkpoint intervals; recommend one"),
     packing: bool = typer.Option(False, help="openb trace: fill its nodes by each placement policy (FGD paper)"),
-    out: Path | None = typer.Option(
-        None, help="with --plan and no --period: write the round trip's tables here (for plan --derate-from)"),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="with --plan and no --period: write the round trip's tables here (for plan --derate-from)"),
 ) -> None:
     """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
     import math
@@ -472,7 +472,7 @@ def simulate(
                 console.print(f"note: {escape(str(note))}")
             return None
     round_trip = plan_dir is not None and period is None and trace is None
-    if out is not None and not round_trip:
+    if out_dir is not None and not round_trip:
         raise GigawattError("--out writes a plan's round trip: give --plan DIR without --period or --trace")
     if round_trip and (recommend_checkpoint or packing):
         raise GigawattError("--recommend-checkpoint and --packing need one period: add --period with --plan")
@@ -484,9 +484,10 @@ def simulate(
 
         fail = dataclasses.replace(failures_from_scenario(s, enabled=failures is not False),
                                    checkpoint_write_s=checkpoint_write, checkpoint_stall_share=checkpoint_stall_share)
+        assert plan_dir is not None
         return run_round_trip(s, SavedPlan.load(plan_dir), plan_dir, fail, policy=policy or s.operations.policy,
                               seed=seed, until_s=None if horizon == math.inf else horizon, spares=spares,
-                              placement=placement, out=out, report=report, as_json=as_json)
+                              placement=placement, out=out_dir, report=report, as_json=as_json)
     if plan_dir is not None:
         chosen_plan = _plan_for(plan_dir, s)
         want = period or busiest_training_period(s)

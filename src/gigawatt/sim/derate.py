@@ -109,7 +109,8 @@ def derate_table(capacity: pd.DataFrame, derate: dict[str, Any]) -> pd.DataFrame
     now = capacity.assign(period=capacity["period"].astype(str)).groupby("period")[
         ["accelerators", "peak_exaflops", "mw"]].sum() if not capacity.empty else pd.DataFrame(
         columns=["accelerators", "peak_exaflops", "mw"])
-    out = base.set_index("period").join(now, how="outer", lsuffix="_base").fillna(0.0)
+    out = base.set_index("period").merge(now, how="outer", left_index=True, right_index=True,
+                                         suffixes=("_base", "")).fillna(0.0)
     for col in ("accelerators", "peak_exaflops", "mw"):
         out[f"{col}_added"] = out[col] - out[f"{col}_base"]
     return out.reset_index()[["period", "mw_base", "mw", "mw_added", "accelerators_base", "accelerators",

@@ -295,12 +295,12 @@ def _late_jobs(demands: dict[str, Demand], planned: set[str], pools: dict[str, P
         if d.kind != "training" or d.remaining <= 0 or not d.last or d.id in planned:
             continue
         for pid, want in d.last.items():
-            pool = pools.get(pid)
-            if pool is None:
+            if pid not in pools:
                 continue
-            room = pool.full_nodes * pool.g - used.get(pid, 0.0)
-            take = min(math.ceil(want / pool.g - 1e-9) * pool.g, math.floor(room / pool.g + 1e-9) * pool.g) \
-                if want >= pool.g else min(float(round(want)) or 1.0, math.floor(room))
+            g = pools[pid].g
+            room = pools[pid].full_nodes * g - used.get(pid, 0.0)
+            take = min(math.ceil(want / g - 1e-9) * g, math.floor(room / g + 1e-9) * g) \
+                if want >= g else min(float(round(want)) or 1.0, math.floor(room))
             if take > 0:
                 name = f"{d.id}@{pid}#late"
                 out[name] = float(take)
