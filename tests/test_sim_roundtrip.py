@@ -199,9 +199,9 @@ def test_round_trip_errors_are_one_line(tmp_path, capsys):
     assert cli(capsys, "plan", path, "--out", tmp_path / "plan")[0] == 0
     assert cli(capsys, "simulate", path, "--plan", tmp_path / "plan", "--no-failures", "--out", tmp_path / "sim")[0] == 0
     for argv, fragment in [
-        (["simulate", path, "--out", tmp_path / "x"], "--out writes a plan's round trip"),
+        (["simulate", path, "--out", tmp_path / "x"], "--out is for a plan's round trip"),
         (["simulate", path, "--plan", tmp_path / "plan", "--period", "2026Q1", "--out", tmp_path / "x"],
-         "--out writes a plan's round trip"),
+         "--out is for a plan's round trip"),
         (["simulate", path, "--plan", tmp_path / "plan", "--recommend-checkpoint"], "need one period"),
         (["simulate", path, "--plan", tmp_path / "plan", "--out", path], "is not a round-trip directory"),
         (["plan", path, "--derate-from", tmp_path / "plan"], "no roundtrip.json there"),
@@ -224,3 +224,40 @@ def test_derate_from_a_damaged_round_trip_is_one_line(tmp_path, capsys):
 
         (sim / "roundtrip.json").write_text("{not json")
         load_round_trip(sim)
+
+
+def test_daly_interval_is_the_largest_runs_optimum():
+    import pandas as pd
+
+    from gigawatt.sim.roundtrip import _daly_interval
+
+    fm = FailureModel.from_catalog(rate_per_accelerator_hour=1e-4, checkpoint_write_s=60.0)
+    table = pd.DataFrame({"accelerators": [1000.0, 200.0, 5000.0], "kind": ["training", "training", "inference"]})
+    mtbf = 3600 / (1e-4 * 1000)                   # 36,000 s: the largest training gang, not the service
+    young = math.sqrt(2 * 60 * mtbf)
+    x = math.sqrt(60 / (2 * mtbf))
+    assert _daly_interval(fm, table).checkpoint_minutes * 60 == pytest.approx(
+        young * (1 + x / 3 + x * x / 9) - 60, rel=1e-12)
+    with pytest.raises(GigawattError, match="needs a checkpoint cost"):
+        round_trip(load_scenario_from(SCENARIO), None, FailureModel.from_catalog(), daly=True)  # type: ignore[arg-type]
+
+
+def load_scenario_from(data):
+    from gigawatt.scenario.model import Scenario
+
+    return Scenario.model_validate(data)
+
+
+def test_the_size_guard_counts_idle_accelerators_failing():
+    """One small job on a huge fleet: 8 busy accelerator-hours, but 10M accelerators fail in calendar
+    time for the whole day the job runs: 10M x 24 h x 1e-2 = 2.4M failures, over the guard's 2M."""
+    import pandas as pd
+
+    from gigawatt.cli.sim_guard import check_simulation_size
+
+    jobs = pd.DataFrame({"arrival_s": [0.0], "accelerators": [8.0], "work_s": [86400.0]})
+    fm = FailureModel.from_catalog(rate_per_accelerator_hour=1e-2)
+    check_simulation_size(jobs, fm, None)                        # the busy hours alone pass
+    with pytest.raises(GigawattError, match="about 2,400,000 accelerator failures"):
+        check_simulation_size(jobs, fm, None, capacity=10_000_000)
+    check_simulation_size(jobs, fm, None, capacity=10_000_000, fastest=2.0)   # done in 12 h: 1.2M

@@ -386,6 +386,8 @@ def simulate(
     checkpoint_stall_share: float = typer.Option(1.0, help="share of the write the job stalls (1 blocking)"),
     recommend_checkpoint: bool = typer.Option(False, help="sweep checkpoint intervals; recommend one"),
     packing: bool = typer.Option(False, help="openb trace: fill its nodes by each placement policy (FGD paper)"),
+    daly: bool = typer.Option(False, "--daly", help="round trip: each quarter, checkpoint at Daly's optimal "
+                                                     "interval for its largest run (needs --checkpoint-write)"),
     out_dir: Path | None = typer.Option(
         None, "--out", help="with --plan and no --period: write the round trip's tables here (for plan --derate-from)"),
 ) -> None:
@@ -472,8 +474,9 @@ def simulate(
                 console.print(f"note: {escape(str(note))}")
             return None
     round_trip = plan_dir is not None and period is None and trace is None
-    if out_dir is not None and not round_trip:
-        raise GigawattError("--out writes a plan's round trip: give --plan DIR without --period or --trace")
+    if (out_dir is not None or daly) and not round_trip:
+        raise GigawattError(f"{'--out' if out_dir is not None else '--daly'} is for a plan's round trip: give "
+                            "--plan DIR without --period or --trace")
     if round_trip and (recommend_checkpoint or packing):
         raise GigawattError("--recommend-checkpoint and --packing need one period: add --period with --plan")
     if round_trip:
@@ -487,7 +490,7 @@ def simulate(
         assert plan_dir is not None
         return run_round_trip(s, SavedPlan.load(plan_dir), plan_dir, fail, policy=policy or s.operations.policy,
                               seed=seed, until_s=None if horizon == math.inf else horizon, spares=spares,
-                              placement=placement, out=out_dir, report=report, as_json=as_json)
+                              placement=placement, out=out_dir, report=report, as_json=as_json, daly=daly)
     if plan_dir is not None:
         chosen_plan = _plan_for(plan_dir, s)
         want = period or busiest_training_period(s)
@@ -532,7 +535,8 @@ def simulate(
         console.print(rich_table("ETTR by checkpoint interval", list(advice.sweep.columns),
                                  [[f"{v:,.4g}" for v in row] for row in advice.sweep.itertuples(index=False)]))
         return None
-    check_simulation_size(table, fail, None if horizon == math.inf else horizon)
+    check_simulation_size(table, fail, None if horizon == math.inf else horizon, fleet.capacity,
+                          max((p.speed for p in fleet.pools), default=1.0))
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=1.0)

@@ -36,7 +36,7 @@ def scenario_for_plan(plan: Plan, s: Scenario, plan_dir: Path) -> Scenario:
 
 def run_round_trip(s: Scenario, plan: Plan, plan_dir: Path, failures: FailureModel, *, policy: str, seed: int,
                    until_s: float | None, spares: int | None, placement: str, out: Path | None,
-                   report: Path | None, as_json: bool) -> None:
+                   report: Path | None, as_json: bool, daly: bool = False) -> None:
     from rich.progress import Progress
 
     from gigawatt.plan.solve import scenario_hash
@@ -47,7 +47,7 @@ def run_round_trip(s: Scenario, plan: Plan, plan_dir: Path, failures: FailureMod
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating the plan quarter by quarter", total=1.0)
         rt = round_trip(scenario_for_plan(plan, s, plan_dir), plan, failures, policy=policy, seed=seed,
-                        until_s=until_s, spares=spares, placement=placement,
+                        until_s=until_s, spares=spares, placement=placement, daly=daly,
                         progress=lambda k, n: bar.update(task, completed=k / n))
     facts: dict[str, Any] = {"scenario": s.name, "plan": str(plan_dir), "seed": seed,
                              "fleet": f"plan {plan_dir}, {rt.summary['fleet'].removeprefix('plan ')}"}
@@ -80,8 +80,8 @@ def print_round_trip(rt: RoundTrip, facts: dict[str, Any]) -> None:
     console.print(table("Training runs: planned vs simulated completion (days from the horizon start)",
                         ["run", "host", "planned", "simulated", "late (days)", "status", "ETTR", "availability",
                          "interruptions"],
-                        [[escape(str(r.run)), escape(str(r.host)), f"{r.planned_completion or '-'} ({day(r.planned_day)})",
-                          f"{r.simulated_completion or '-'} ({day(r.simulated_day)})", day(r.late_days), r.status,
+                        [[escape(str(r.run)), escape(str(r.host)), f"{_label(r.planned_completion)} ({day(r.planned_day)})",
+                          f"{_label(r.simulated_completion)} ({day(r.simulated_day)})", day(r.late_days), r.status,
                           _share(r.ettr), _share(r.availability), number(r.interruptions)]
                          for r in rt.runs.itertuples()]))
     if not rt.inference.empty:
@@ -101,6 +101,10 @@ def print_round_trip(rt: RoundTrip, facts: dict[str, Any]) -> None:
                   f"cost {money(sm['cost_usd'])}")
     for note in rt.notes:
         console.print(f"note: {escape(str(note))}")
+
+
+def _label(x: object) -> str:
+    return x if isinstance(x, str) else "-"
 
 
 def _share(x: float) -> str:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from gigawatt.errors import SimulationError
 from gigawatt.periods import SECONDS_PER_QUARTER
 from gigawatt.plan.result import Plan
 from gigawatt.scenario.model import Scenario
-from gigawatt.sim.failures import FailureModel, Outage
+from gigawatt.sim.failures import FailureModel, Outage, young_daly
 from gigawatt.sim.fleet import Fleet, Pool, catalog_node_size
 from gigawatt.sim.from_scenario import outages_from_scenario, price_pools
 from gigawatt.sim.simulate import simulate
@@ -189,11 +189,15 @@ def _quarter_outages(all_outages: list[Outage], start: float, length: float) -> 
 
 def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str = "fifo", seed: int = 0,
                until_s: float | None = None, spares: int | None = None, placement: str = "first-fit",
-               progress: Progress | None = None) -> RoundTrip:
+               daly: bool = False, progress: Progress | None = None) -> RoundTrip:
     """Operate the plan over its horizon (or up to `until_s` from its start). Pure: no printing.
 
     `spares`: hot spare nodes per pool, taken out of the plan's capacity (None: enough to cover
-    the nodes expected in repair at once, see `spare_nodes`)."""
+    the nodes expected in repair at once, see `spare_nodes`). `daly`: each quarter, checkpoint at
+    Daly's optimal interval for its largest training job (needs a checkpoint write time)."""
+    if daly and failures.stall_s <= 0:
+        raise SimulationError("Daly's checkpoint interval needs a checkpoint cost: give a checkpoint write time "
+                              "(--checkpoint-write) and a stall share above 0")
     capacity, serve = plan.tables["capacity"], plan.tables["serve"]
     if capacity.empty:
         raise SimulationError("the plan has no capacity to simulate")
@@ -238,7 +242,8 @@ def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str =
         totals["capacity_s"] += held
         allocated = 0.0
         if not table.empty:
-            r = simulate(Fleet(list(pools.values())), table, policy, failures=failures,
+            fm = _daly_interval(failures, table) if daly else failures
+            r = simulate(Fleet(list(pools.values())), table, policy, failures=fm,
                          outages=_quarter_outages(outages, t0, length), until_s=length, seed=seed * 1000 + k,
                          gantt_jobs=0, placement=placement, core="python")
             notes += [f"{label}: {n}" for n in r.notes if "still waiting" not in n]
@@ -266,6 +271,15 @@ def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str =
         if progress is not None:
             progress(k + 1, n_quarters)
     return _assemble(s, plan, demands, period_rows, cap_rows, totals, end, notes, failures, policy)
+
+
+def _daly_interval(failures: FailureModel, table: pd.DataFrame) -> FailureModel:
+    """The failure model with Daly's checkpoint interval for the quarter's largest training job."""
+    gangs = table.loc[table["kind"] == "training", "accelerators"]
+    if gangs.empty or not failures.enabled or failures.rate_per_accelerator_hour <= 0:
+        return failures
+    mtbf_s = 3600.0 / (failures.rate_per_accelerator_hour * float(gangs.max()))
+    return replace(failures, checkpoint_minutes=young_daly(failures.stall_s, mtbf_s)[1] / 60)
 
 
 def _planned_jobs(here: pd.DataFrame, demands: dict[str, Demand], pools: dict[str, Pool],
