@@ -261,3 +261,36 @@ def test_the_size_guard_counts_idle_accelerators_failing():
     with pytest.raises(GigawattError, match="about 2,400,000 accelerator failures"):
         check_simulation_size(jobs, fm, None, capacity=10_000_000)
     check_simulation_size(jobs, fm, None, capacity=10_000_000, fastest=2.0)   # done in 12 h: 1.2M
+
+
+def test_node_level_replay_waits_for_cpu_where_the_pooled_model_does_not(tmp_path, capsys):
+    """Node a: 1 GPU, 4 CPUs; node b: 1 GPU, 64 CPUs. Task 1 (half a GPU, 60 CPUs) can only go to b,
+    for 100 s. Task 2 (one whole GPU, 8 CPUs) arrives at 10 s: a lacks the CPUs, b's GPU is shared,
+    so it waits until 100 s (90 s), though a whole GPU sits idle: the pooled model starts it at once."""
+    from gigawatt.sim.openb_replay import replay
+    from gigawatt.sim.packing import load_openb_nodes, load_openb_tasks
+
+    nodes = tmp_path / "openb_node_list_gpu_node.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\na,4000,65536,1,T4\nb,64000,65536,1,T4\n")
+    pods = tmp_path / "openb_pod_list_x.csv"
+    pods.write_text("name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,"
+                    "deletion_time,scheduled_time\n"
+                    "p1,60000,1024,1,500,,LS,Running,0,100,0\np2,8000,1024,1,1000,,LS,Running,10,60,10\n"
+                    "p3,1000,1024,1,1000,,LS,Pending,20,,\n")
+    for policy in ("best-fit", "worst-fit", "random-fit", "fgd"):
+        r = replay(load_openb_nodes(nodes), load_openb_tasks(pods), policy)
+        assert (r.tasks, r.placed, r.waiting_at_end) == (2, 2, 0)
+        assert r.queueing_delay_s["max"] == 90.0 and r.queueing_delay_s["mean"] == 45.0
+        assert r.peak_allocated_gpus == 1.0                      # never both at once
+        assert r.mean_allocated_gpus == pytest.approx((0.5 * 100 + 1.0 * 50) / 150, rel=1e-12)
+        assert r.notes == ["1 tasks never scheduled in the trace (pending) left out"]
+    code, out, err = cli(capsys, "simulate", write(tmp_path, SCENARIO), "--trace", pods, "--nodes", nodes,
+                         "--node-level", "--json")
+    assert code == 0, err
+    assert [row["mean_delay_s"] for row in json.loads(out)["node_level"]] == [45.0, 45.0, 45.0]
+    code, out, err = cli(capsys, "simulate", write(tmp_path, SCENARIO), "--trace", pods, "--nodes", nodes,
+                         "--no-failures", "--json")
+    assert code == 0, err
+    assert json.loads(out)["queueing_delay_s"]["max"] == 0.0            # pooled: two T4s, room at once
+    code, _, err = cli(capsys, "simulate", write(tmp_path, SCENARIO), "--node-level")
+    assert code == 2 and "--node-level (and --compress) need --trace" in err

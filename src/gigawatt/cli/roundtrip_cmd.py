@@ -136,3 +136,30 @@ def print_derate(plan: Plan) -> None:
                          f"{derate_summary(derate_table(plan.tables['capacity'], derate))}"))
     for note in derate.get("notes", []):
         console.print(f"note: {escape(str(note))}")
+
+
+def run_node_replay(trace: Path, node_list: Path, placement: str, seed: int, compress: float,
+                    until_s: float | None, as_json: bool, facts: dict[str, Any]) -> None:
+    """`simulate --trace openb --node-level`: the trace over time on its nodes, by placement policy."""
+    import pandas as pd
+
+    from gigawatt.errors import GigawattError
+    from gigawatt.sim.openb_replay import replay
+    from gigawatt.sim.packing import PACKING_POLICIES, load_openb_nodes, load_openb_tasks
+
+    if placement != "first-fit" and placement not in PACKING_POLICIES:
+        raise GigawattError(f"--placement {placement} is not a node-level policy; choose {', '.join(PACKING_POLICIES)}")
+    policies = ("best-fit", "worst-fit", "random-fit") if placement == "first-fit" else (placement,)
+    node_table, tasks = load_openb_nodes(node_list), load_openb_tasks(trace)
+    results = [replay(node_table, tasks, p, seed=seed, until_s=until_s, compress=compress) for p in policies]
+    rows = pd.DataFrame([r.row() for r in results])
+    notes = results[0].notes
+    if as_json:
+        return print_json({"node_level": rows.to_dict(orient="records"), "compress": compress, "notes": notes,
+                           "recorded_delay_s": results[0].recorded_delay_s, **facts})
+    console.print(table(f"openb replayed on its {len(node_table):,} nodes (CPU, memory, GPU shares), arrivals "
+                        f"x{compress:g}", list(rows.columns),
+                        [[f"{v:,.4g}" if isinstance(v, float) else str(v) for v in row]
+                         for row in rows.itertuples(index=False)]))
+    for note in notes:
+        console.print(f"note: {escape(note)}")
