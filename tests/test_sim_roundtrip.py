@@ -89,6 +89,7 @@ def test_an_outage_makes_the_run_late_by_exactly_its_lost_time(hand):
     assert run["ettr"] == pytest.approx(QUARTER / (QUARTER + LEFT), rel=1e-12)
     assert run["availability"] == pytest.approx(QUARTER / (QUARTER + LEFT), rel=1e-12)
     assert run["interruptions"] == 1 and run["delivered_exaflop"] == pytest.approx(E, rel=1e-12)
+    assert run["host"] == "c"                     # not co-located: where the plan served it
     periods = rt.periods.set_index("period")
     per_second = 1000 * 989e-6 * 0.4                    # effective EF/s of the whole gang
     assert periods.loc["2026Q1", "planned_exaflop"] == pytest.approx(E, rel=1e-12)

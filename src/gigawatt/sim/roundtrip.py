@@ -58,6 +58,7 @@ class Demand:
     failure_interruptions: int = 0
     delivered: float = 0.0          # effective exaFLOP
     quarter: float = 0.0            # effective exaFLOP delivered in the quarter being simulated
+    locations: set[str] = field(default_factory=set)       # where it ran
 
 
 @dataclass(frozen=True)
@@ -355,6 +356,7 @@ def _account(out: pd.DataFrame, jobs: dict[str, JobSpec], peak: dict[str, float]
         useful = busy * peak[j.pool.rsplit("/", 1)[-1]] * d.mfu
         wall = (float(row.finish) if np.isfinite(row.finish) else length) - float(row.arrival)
         d.quarter += useful
+        d.locations.add(j.pool.rsplit("/", 1)[0])
         d.delivered += useful
         d.productive_s += busy
         d.held_s += float(row.size) * wall
@@ -392,7 +394,7 @@ def _assemble(s: Scenario, plan: Plan, demands: dict[str, Demand], period_rows: 
         run_end = s.demand.training[[r.id for r in s.demand.training].index(d.id)].end
         window_day = (periods.index(run_end) + 1) * SECONDS_PER_QUARTER / DAY if run_end in periods else math.nan
         run_rows.append({
-            "run": d.id, "host": str(hosts.get(d.id, "")), "required_exaflop": d.required_exaflop,
+            "run": d.id, "host": str(hosts.get(d.id, "+".join(sorted(d.locations)))), "required_exaflop": d.required_exaflop,
             "delivered_exaflop": d.delivered, "planned_completion": planned_q, "planned_day": planned_day,
             "simulated_completion": periods[min(int(d.finish_s // SECONDS_PER_QUARTER), len(periods) - 1)]
             if np.isfinite(d.finish_s) else None,
