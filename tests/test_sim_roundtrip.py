@@ -295,3 +295,41 @@ def test_node_level_replay_waits_for_cpu_where_the_pooled_model_does_not(tmp_pat
     assert json.loads(out)["queueing_delay_s"]["max"] == 0.0            # pooled: two T4s, room at once
     code, _, err = cli(capsys, "simulate", write(tmp_path, SCENARIO), "--node-level")
     assert code == 2 and "--node-level (and --compress) need --trace" in err
+
+
+def test_a_scale_up_request_places_a_gang_in_groups_within_nodes():
+    """Two 8-accelerator nodes; job a holds 4 on node 0 for 100 s. Job b (12 accelerators) by the
+    default rule needs two whole idle nodes and waits for a; asking for scale-up groups of 4, it
+    runs at once: one group beside a on node 0, two on node 1. Groups of 16 fit no node."""
+    import pandas as pd
+
+    from gigawatt.sim import Fleet, simulate
+
+    def run(group: float) -> pd.DataFrame:
+        fleet = Fleet([Pool(id="p", site="s", provider="x", accelerator="nvidia_h100_sxm", capacity=16.0,
+                            node_size=8.0)])
+        jobs = pd.DataFrame({"name": ["a", "b"], "arrival_s": [0.0, 1.0], "accelerators": [4.0, 12.0],
+                             "work_s": [100.0, 50.0], "allowed": "", "kind": "batch", "scale_up": [0.0, group]})
+        r = simulate(fleet, jobs, "fifo", seed=0, core="python")
+        return r.jobs.set_index("name"), r.notes
+
+    default, _ = run(0.0)
+    assert default.loc["b", "first_start"] == 100.0 and default.loc["b", "finish"] == 150.0
+    grouped, _ = run(4.0)
+    assert grouped.loc["b", "first_start"] == 1.0 and grouped.loc["b", "finish"] == 51.0
+    too_big, notes = run(16.0)
+    assert "b" not in too_big.index and "left out" in notes[0]
+    bad = pd.DataFrame({"name": ["a"], "arrival_s": [0.0], "accelerators": [4.0], "work_s": [1.0], "allowed": "",
+                        "kind": "batch", "scale_up": ["x"]})
+    with pytest.raises(GigawattError, match="scale_up = 'x'"):
+        simulate(Fleet([Pool(id="p", site="s", provider="x", accelerator="a", capacity=16.0)]), bad, "fifo")
+
+
+def test_groups_share_nodes_by_the_placement_rule():
+    pool = Pool(id="p", site="s", provider="x", accelerator="nvidia_h100_sxm", capacity=24.0, node_size=8.0)
+    assert pool.place(6.0, "first-fit") == [(0, 6.0)]              # node 0: 2 left
+    assert pool.fits(6.0, 2.0) and not pool.fits(20.0, 2.0)         # slots: 1 + 4 + 4 = 9 groups of 2
+    assert pool.place(6.0, "best-fit", None, 2.0) == [(0, 2.0), (1, 4.0)]
+    assert pool.free == 12.0 and pool.partial == {1: 4.0} and pool.idle_count == 1
+    pool.give_back([(0, 2.0), (1, 4.0)])
+    assert pool.free == 18.0 and pool.idle_count == 2 and pool.partial == {0: 2.0}

@@ -101,29 +101,48 @@ class Pool:
     def full_nodes(self) -> int:
         return int(self.capacity // self.g + 1e-9)
 
-    def largest_gang(self) -> float:
-        """The largest gang this pool can ever hold."""
-        return max(self.full_nodes * self.g, max(self.node_cap, default=0.0))
+    def largest_gang(self, group: float = 0.0) -> float:
+        """The largest gang this pool can ever hold (in groups of `group` within one node, if asked)."""
+        if self._grouped(group):
+            return sum(math.floor(cap / group + 1e-9) for cap in self.node_cap) * group
+        if self.pooled or group <= 0 or group <= self.g:
+            return max(self.full_nodes * self.g, max(self.node_cap, default=0.0))
+        return 0.0                       # a scale-up domain larger than the pool's nodes
 
     def nodes_for(self, size: float) -> int:
         return math.ceil(size / self.g - 1e-9) if size > self.g else 1
 
-    def fits(self, size: float) -> bool:
+    def _grouped(self, group: float) -> bool:
+        """Does a scale-up request change placement here? (groups smaller than a node, with node identity)"""
+        return 0 < group < self.g and not self.pooled
+
+    def fits(self, size: float, group: float = 0.0) -> bool:
         if self.pooled:
             return self.free >= size
+        if self._grouped(group) and size > group:
+            per_idle = math.floor(self.g / group + 1e-9)
+            slots = self.idle_count * per_idle + sum(math.floor(f / group + 1e-9) for f in self.partial.values())
+            return slots >= math.ceil(size / group - 1e-9)
         if size > self.g:
             return self.idle_count >= self.nodes_for(size)
         if self.idle_count:
             return True
         return any(free >= size - 1e-9 for free in self.partial.values())
 
-    def place(self, size: float, how: str = "first-fit", rng: Any = None) -> list[tuple[int, float]] | None:
-        """Nodes and amounts for a gang of `size` under a placement rule; None if it does not fit now."""
+    def place(self, size: float, how: str = "first-fit", rng: Any = None,
+              group: float = 0.0) -> list[tuple[int, float]] | None:
+        """Nodes and amounts for a gang of `size` under a placement rule; None if it does not fit now.
+
+        By default a gang no larger than a node takes one node and a larger one whole nodes; a
+        scale-up request `group` below the node size places it as groups of that many, each
+        within one node (nodes may be shared), as a tensor-parallel group needs one NVLink domain."""
         if self.pooled:
             if self.free < size:
                 return None
             self.free -= size
             return [(-1, size)]
+        if self._grouped(group) and size > group:
+            return self._place_groups(size, group, how, rng)
         g = self.g
         if size > g:
             k = self.nodes_for(size)
@@ -161,6 +180,41 @@ class Pool:
         self.node_free[n] = max(0.0, free - size)
         self.free -= size
         return [(n, size)]
+
+    def _place_groups(self, size: float, group: float, how: str, rng: Any) -> list[tuple[int, float]] | None:
+        if not self.fits(size, group):
+            return None
+        k = math.ceil(size / group - 1e-9)
+        room = dict(self.partial)                 # node -> free, growing as idle nodes are opened
+        used: dict[int, float] = {}
+        for i in range(k):
+            need = group if i < k - 1 else size - group * (k - 1)
+            fits = [(free, n) for n, free in room.items() if free >= need - 1e-9]
+            if not fits or (how == "worst-fit" and self.idle_count):
+                if not self.idle_count:
+                    return None                  # fits() counted the slots: cannot happen
+                n = self._pop_idle()
+                room[n] = self.g
+                fits = [(self.g, n)]
+            if how == "best-fit":
+                free, n = min(fits)
+            elif how == "worst-fit":
+                free, n = max(fits, key=lambda f: (f[0], -f[1]))
+            elif how == "random-fit" and rng is not None:
+                free, n = fits[rng.randrange(len(fits))]
+            else:
+                free, n = min(fits, key=lambda f: f[1])
+            room[n] = free - need
+            used[n] = used.get(n, 0.0) + need
+        for n in used:
+            left = room[n]
+            self.node_free[n] = max(0.0, left)
+            if left > 1e-9:
+                self.partial[n] = left
+            else:
+                self.partial.pop(n, None)
+        self.free -= size
+        return sorted(used.items())
 
     def _peek_idle(self) -> int:
         while not self.is_idle[self.idle[0]]:
