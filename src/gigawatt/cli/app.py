@@ -389,7 +389,7 @@ def simulate(
     node_level: bool = typer.Option(
         False, "--node-level", help="openb trace: replay it over time on its node list, CPU and memory "
                                     "included (--placement best-fit, worst-fit, random-fit or fgd)"),
-    compress: float = typer.Option(1.0, help="--node-level: arrivals come this many times faster"),
+    compress: float | None = typer.Option(None, help="--node-level: arrivals come this many times faster (default 1)"),
     daly: bool = typer.Option(False, "--daly", help="round trip: each quarter, checkpoint at Daly's optimal "
                                                      "interval for its largest run (needs --checkpoint-write)"),
     out_dir: Path | None = typer.Option(
@@ -449,14 +449,14 @@ def simulate(
                                  [[f"{v:,.4g}" if isinstance(v, float) else v for v in row]
                                   for row in fills.itertuples(index=False)]))
         return None
-    if node_level or compress != 1.0:
+    if node_level or compress is not None:
         from gigawatt.cli.roundtrip_cmd import run_node_replay
 
         node_list = nodes or (_openb_nodes_beside(trace) if trace is not None else None)
         if not node_level or trace is None or node_list is None:
             raise GigawattError("--node-level (and --compress) need --trace openb_pod_list_*.csv and its node "
                                 "list (--nodes)")
-        return run_node_replay(trace, node_list, placement, seed, compress,
+        return run_node_replay(trace, node_list, placement, seed, 1.0 if compress is None else compress,
                                None if horizon == math.inf else horizon, as_json, facts)
     notes: list[str] = []
     if trace is not None:
