@@ -52,3 +52,27 @@ def test_failure_rate_against_a_cluster_not_used_to_calibrate_it():
     assert counts.mean() == pytest.approx(expected, rel=0.05)
     lo, hi = np.quantile(counts, [0.05, 0.95])
     assert lo <= 10 <= hi                                 # the published 10 sits inside the model's 90% band
+
+
+def test_job_mttf_against_meta_rsc_not_used_to_calibrate():
+    """Validation against Kokolis et al. (arXiv 2410.21680, Meta RSC-1/RSC-2; the catalog's
+    reliability.meta_rsc_mttf): MTTF 7.9 h for 1,024-GPU jobs, 1.8 h projected for 16,384.
+    The catalog's rate (from Llama 3) gives a 1,024-GPU job 1 / (1.9731e-5 x 1024) = 49.5 h and a
+    16,384-GPU job 3.09 h: the simulator reproduces those, and so it is 6.3x more optimistic than
+    RSC at 1k GPUs and 1.7x at 16k. RSC is a research cluster whose counts include failures Llama 3's
+    production run did not see; the gap is stated here, not calibrated away."""
+    import numpy as np
+
+    cat = load_catalog().reliability
+    rate = cat["failure_rate_per_accelerator_hour"]["value"]
+    rsc = cat["meta_rsc_mttf"]
+    for gpus, published in ((1024, rsc["mttf_hours_1024_gpu_job"]), (16384, rsc["mttf_hours_16384_gpu_job_projected"])):
+        hours = 4000.0 if gpus == 1024 else 300.0         # about 80 and 100 failures of the job
+        fleet = Fleet([Pool(id="h100", site="x", provider="x", accelerator="nvidia_h100_sxm", capacity=gpus + 64)])
+        job = pd.DataFrame([{"name": "job", "arrival_s": 0.0, "accelerators": float(gpus),
+                             "work_s": 2 * hours * 3600, "allowed": "", "kind": "training"}])
+        mttf = np.mean([simulate(fleet, job, "fifo", failures=FailureModel.from_catalog(), until_s=hours * 3600,
+                                 seed=s, gantt_jobs=0).jobs["mttf_hours"].iloc[0] for s in range(3)])
+        model = 1 / (rate * gpus)
+        assert mttf == pytest.approx(model, rel=0.12)
+        assert model / published == pytest.approx({1024: 6.27, 16384: 1.72}[gpus], rel=0.01)

@@ -203,6 +203,9 @@ def plan(
     risk_alpha: float | None = typer.Option(None, "--risk-alpha", help="CVaR level (default 0.95)"),
     risk_weight: float | None = typer.Option(None, "--risk-weight", help="weight of CVaR (default 0)"),
     seed: int | None = typer.Option(None, "--seed", help="sampler seed, as in `gigawatt stress`"),
+    derate_from: Path | None = typer.Option(
+        None, "--derate-from", help="plan with the availability a round trip measured "
+                                    "(`gigawatt simulate SCENARIO --plan DIR --out SIMDIR`)"),
 ) -> None:
     """Least-cost, risk-bounded capacity plan for a scenario."""
     import tempfile
@@ -213,6 +216,11 @@ def plan(
     from gigawatt.scenario import load_scenario
 
     scenario = load_scenario(file)
+    derate = None
+    if derate_from is not None:
+        from gigawatt.cli.roundtrip_cmd import derated_scenario
+
+        scenario, derate = derated_scenario(scenario, derate_from)
     if out is not None:        # refuse a bad destination now, not after minutes of solving
         probe_target(out)
     if report is not None:
@@ -229,6 +237,12 @@ def plan(
 
                 result = plan_stochastic(scenario, options.futures, seed=options.seed, risk_alpha=options.risk_alpha,
                                          risk_weight=options.risk_weight, progress=progress)
+    if derate is not None:
+        from gigawatt.cli.roundtrip_cmd import print_derate
+
+        result.metadata["derate"] = derate
+        if not as_json:
+            print_derate(result)
     deliver_plan(result, out, report, parquet, as_json, fail_on_shortfall)
 
 
@@ -352,8 +366,8 @@ def simulate(
     file: Path = typer.Argument(..., help="scenario YAML file"),
     plan_dir: Path | None = typer.Option(None, "--plan", help="a plan directory (from `gigawatt plan --out`)"),
     period: str | None = typer.Option(
-        None, help="which quarter to operate (default: with --plan, the first quarter with a training "
-                   "run, else the plan's last quarter; without --plan, the horizon start)"),
+        None, help="which quarter to operate (default: with --plan, the plan's whole horizon quarter by "
+                   "quarter, its round trip; without --plan, the horizon start)"),
     trace: Path | None = typer.Option(None, help="a workload trace (openb pods, Azure LLM requests, or a job CSV)"),
     trace_format: str | None = typer.Option(None, help="trace format (default: detected from the header)"),
     nodes: Path | None = typer.Option(None, help="openb node list (default: beside the openb trace)"),
@@ -365,11 +379,21 @@ def simulate(
     report: Path | None = typer.Option(None, help="write an HTML report here"),
     as_json: bool = typer.Option(False, "--json"),
     placement: str = typer.Option("first-fit", help="gangs on nodes: first-fit, best-fit, worst-fit, random-fit"),
-    spares: int = typer.Option(0, help="hot spare nodes per pool (swapped in at a failure)"),
+    spares: int | None = typer.Option(
+        None, help="hot spare nodes per pool, swapped in at a failure (default 0; a plan's round trip "
+                   "takes them out of the plan's capacity, by default enough for the nodes in repair)"),
     checkpoint_write: float = typer.Option(0.0, help="seconds to write one checkpoint"),
     checkpoint_stall_share: float = typer.Option(1.0, help="share of the write the job stalls (1 blocking)"),
     recommend_checkpoint: bool = typer.Option(False, help="sweep checkpoint intervals; recommend one"),
     packing: bool = typer.Option(False, help="openb trace: fill its nodes by each placement policy (FGD paper)"),
+    node_level: bool = typer.Option(
+        False, "--node-level", help="openb trace: replay it over time on its node list, CPU and memory "
+                                    "included (--placement best-fit, worst-fit, random-fit or fgd)"),
+    compress: float | None = typer.Option(None, help="--node-level: arrivals come this many times faster (default 1)"),
+    daly: bool = typer.Option(False, "--daly", help="round trip: each quarter, checkpoint at Daly's optimal "
+                                                     "interval for its largest run (needs --checkpoint-write)"),
+    out_dir: Path | None = typer.Option(
+        None, "--out", help="with --plan and no --period: write the round trip's tables here (for plan --derate-from)"),
 ) -> None:
     """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
     import math
@@ -425,6 +449,15 @@ def simulate(
                                  [[f"{v:,.4g}" if isinstance(v, float) else v for v in row]
                                   for row in fills.itertuples(index=False)]))
         return None
+    if node_level or compress is not None:
+        from gigawatt.cli.roundtrip_cmd import run_node_replay
+
+        node_list = nodes or (_openb_nodes_beside(trace) if trace is not None else None)
+        if not node_level or trace is None or node_list is None:
+            raise GigawattError("--node-level (and --compress) need --trace openb_pod_list_*.csv and its node "
+                                "list (--nodes)")
+        return run_node_replay(trace, node_list, placement, seed, 1.0 if compress is None else compress,
+                               None if horizon == math.inf else horizon, as_json, facts)
     notes: list[str] = []
     if trace is not None:
         fmt, table = load_trace(trace, trace_format)
@@ -453,6 +486,24 @@ def simulate(
             for note in notes:
                 console.print(f"note: {escape(str(note))}")
             return None
+    round_trip = plan_dir is not None and period is None and trace is None
+    if (out_dir is not None or daly) and not round_trip:
+        raise GigawattError(f"{'--out' if out_dir is not None else '--daly'} is for a plan's round trip: give "
+                            "--plan DIR without --period or --trace")
+    if round_trip and (recommend_checkpoint or packing):
+        raise GigawattError("--recommend-checkpoint and --packing need one period: add --period with --plan")
+    if round_trip:
+        import dataclasses
+
+        from gigawatt.cli.roundtrip_cmd import run_round_trip
+        from gigawatt.plan.result import Plan as SavedPlan
+
+        fail = dataclasses.replace(failures_from_scenario(s, enabled=failures is not False),
+                                   checkpoint_write_s=checkpoint_write, checkpoint_stall_share=checkpoint_stall_share)
+        assert plan_dir is not None
+        return run_round_trip(s, SavedPlan.load(plan_dir), plan_dir, fail, policy=policy or s.operations.policy,
+                              seed=seed, until_s=None if horizon == math.inf else horizon, spares=spares,
+                              placement=placement, out=out_dir, report=report, as_json=as_json, daly=daly)
     if plan_dir is not None:
         chosen_plan = _plan_for(plan_dir, s)
         want = period or busiest_training_period(s)
@@ -481,7 +532,7 @@ def simulate(
     fail = dataclasses.replace(failures_from_scenario(s, enabled=failures is not False),
                                checkpoint_write_s=checkpoint_write, checkpoint_stall_share=checkpoint_stall_share)
     for pool in fleet.pools:
-        pool.spares = spares
+        pool.spares = spares or 0
     outages = outages_from_scenario(s, fleet, horizon, seed)
     chosen_policy = policy or s.operations.policy
     if recommend_checkpoint:
@@ -497,7 +548,8 @@ def simulate(
         console.print(rich_table("ETTR by checkpoint interval", list(advice.sweep.columns),
                                  [[f"{v:,.4g}" for v in row] for row in advice.sweep.itertuples(index=False)]))
         return None
-    check_simulation_size(table, fail, None if horizon == math.inf else horizon)
+    check_simulation_size(table, fail, None if horizon == math.inf else horizon, fleet.capacity,
+                          max((p.speed for p in fleet.pools), default=1.0))
     err = Console(stderr=True)
     with Progress(console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("simulating", total=1.0)
@@ -528,17 +580,11 @@ def _quarter_option(text: str) -> str:
 
 def _plan_for(plan_dir: Path, s: Scenario) -> Plan:
     """The plan in `plan_dir`, refused if it was made from another scenario."""
-    from gigawatt.errors import GigawattError
+    from gigawatt.cli.roundtrip_cmd import scenario_for_plan
     from gigawatt.plan.result import Plan
-    from gigawatt.plan.solve import scenario_hash
 
     loaded = Plan.load(plan_dir)
-    made_from = loaded.metadata.get("scenario_hash")
-    this = scenario_hash(s)
-    if made_from != this:
-        raise GigawattError(
-            f"--plan {plan_dir}: made from another scenario ('{loaded.metadata.get('scenario')}', "
-            f"hash {made_from}; this file hashes to {this}); re-run `gigawatt plan` on this scenario")
+    scenario_for_plan(loaded, s, plan_dir)      # this scenario's, or this one derated (plan --derate-from)
     return loaded
 
 

@@ -421,7 +421,7 @@ def _demand(s: Scenario, qs: np.ndarray, period: pd.Index, acc: pd.Index, specs:
         ef_quarters = exaflop / SECONDS_PER_QUARTER * inside / n_q
         ids.append(r.id)
         kinds.append("training")
-        mfus.append(r.mfu)
+        mfus.append(r.mfu * r.availability)       # held accelerators deliver only this share
         rows.append(np.where(window, exaflop / (n_q * SECONDS_PER_QUARTER), 0.0))
         allowed_accs.append(set(r.allowed_accelerators))
         allowed_regions.append(r.regions)
@@ -444,7 +444,7 @@ def _demand(s: Scenario, qs: np.ndarray, period: pd.Index, acc: pd.Index, specs:
             row = np.where(qs >= start, (load.start_exaflops or 0.0) * grow, 0.0)
         ids.append(load.id)
         kinds.append("inference")
-        mfus.append(load.utilization)
+        mfus.append(load.utilization * load.availability)
         rows.append(row)
         allowed_accs.append(set(load.allowed_accelerators))
         allowed_regions.append(load.regions)

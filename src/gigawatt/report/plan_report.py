@@ -76,4 +76,9 @@ def write_plan_report(plan: Plan, path: str | Path) -> Path:
         ("Training runs: completion", table_html(plan.tables["training"])),
         ("Training run placement", table_html(plan.tables["hosts"])),
     ]
+    from gigawatt.report.sim_report import derate_section  # a plan made with --derate-from
+
+    derated = derate_section(plan)
+    if derated is not None:
+        sections.insert(0, derated)
     return write(path, page(f"gigawatt plan: {meta.get('scenario')}", subtitle, sections))

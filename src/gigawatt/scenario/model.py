@@ -31,6 +31,10 @@ LARGEST = 1e15
 NonNeg = Annotated[float, Field(ge=0, le=LARGEST)]
 Positive = Annotated[float, Field(gt=0, le=LARGEST)]
 Fraction = Annotated[float, Field(ge=0, le=1)]
+AVAILABILITY_HELP = ("share of the time held accelerators do useful work in operations (ETTR for training, "
+                     "served share for inference; `gigawatt plan --derate-from SIMDIR` measures it): the plan "
+                     "holds 1/availability times the accelerators")
+Availability = Annotated[float, Field(ge=0.01, le=1, description=AVAILABILITY_HELP)]
 MW = Annotated[float, Field(ge=0, le=1e6, description="MW (at most 1 TW)")]
 USD = Annotated[float, Field(ge=0, le=1e14, description="USD (at most $100T)")]
 Accelerators = Annotated[float, Field(ge=0, le=1e9, description="accelerators (at most 1e9)")]
@@ -319,6 +323,7 @@ class TrainingRun(Strict):
     min_colocated_accelerators: Accelerators = 0
     allowed_accelerators: list[str] = Field(default_factory=list)
     mfu: Annotated[float, Field(gt=0, le=1)] = 0.4
+    availability: Availability = 1.0
     colocated: bool | None = Field(
         None, description="must run in one place; default: yes when min_colocated_accelerators > 0"
     )
@@ -357,6 +362,7 @@ class InferenceLoad(Strict):
     start: Quarter | None = None
     allowed_accelerators: list[str] = Field(default_factory=list)
     utilization: Annotated[float, Field(gt=0, le=1)] = 0.35
+    availability: Availability = 1.0
 
     @field_validator("exaflops", mode="before")
     @classmethod

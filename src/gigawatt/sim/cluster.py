@@ -35,6 +35,7 @@ class Job:
     work: float                      # seconds at speed 1.0
     allowed: frozenset[str] | None
     kind: str = "training"
+    group: float = 0.0               # scale-up request: accelerators that must share one node (0: the default rule)
     done: float = 0.0                # checkpointed work, seconds at speed 1.0
     pool: Pool | None = None
     placement: list[tuple[int, float]] | None = None   # (node, accelerators) while running
@@ -317,7 +318,7 @@ class GangCluster:
     # --- mechanics ---
 
     def _start(self, job: Job, pool: Pool) -> None:
-        placement = pool.place(job.size, self.placement, self.engine.rng)
+        placement = pool.place(job.size, self.placement, self.engine.rng, job.group)
         assert placement is not None
         now = self.engine.now
         if not pool.pooled:
@@ -420,7 +421,7 @@ class GangCluster:
                         continue
                     if job.size <= pool.free + 1e-9:
                         enough = True
-                        if pool.fits(job.size):
+                        if pool.fits(job.size, job.group):
                             fits = True
                             break
                 if enough and not fits:

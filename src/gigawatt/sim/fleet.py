@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from heapq import heapify, heappop, heappush
+from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +42,7 @@ class Pool:
     usd_per_hour: float = 0.0          # per accelerator
     node_size: float | None = None
     spares: int = 0
+    node_identity: bool = True         # False: gangs in whole nodes, counted not placed (a failure takes a node's worth)
     free: float = 0.0
     up: bool = True
     outages: int = 0                   # outages under way on this pool (they may overlap)
@@ -50,7 +51,9 @@ class Pool:
     node_free: list[float] = field(default_factory=list)
     node_up: list[bool] = field(default_factory=list)
     node_jobs: list[list] = field(default_factory=list)
-    idle: list[int] = field(default_factory=list)       # heap of whole idle full-size nodes
+    idle: list[int] = field(default_factory=list)       # heap of whole idle full-size nodes (lazy: see is_idle)
+    is_idle: list[bool] = field(default_factory=list)   # the heap's entries for other nodes are stale
+    idle_count: int = 0
     partial: dict[int, float] = field(default_factory=dict)   # other up nodes with room: node -> free
     spares_free: int = 0
     pooled: bool = False               # no node identity (one-accelerator nodes and whole jobs, or huge pools)
@@ -80,6 +83,7 @@ class Pool:
         if self.pooled:
             self.node_cap, self.node_free, self.node_up, self.node_jobs, self.idle, self.partial = \
                 [], [], [], [], [], {}
+            self.is_idle, self.idle_count = [], 0
             return
         g = self.g
         full = int(self.capacity // g + 1e-9)
@@ -89,48 +93,69 @@ class Pool:
         self.node_up = [True] * len(self.node_cap)
         self.node_jobs = [[] for _ in self.node_cap]
         self.idle = list(range(full))
+        self.is_idle = [True] * full + [False] * (len(self.node_cap) - full)
+        self.idle_count = full
         self.partial = {full: rest} if rest > 1e-9 else {}
 
     @property
     def full_nodes(self) -> int:
         return int(self.capacity // self.g + 1e-9)
 
-    def largest_gang(self) -> float:
-        """The largest gang this pool can ever hold."""
-        return max(self.full_nodes * self.g, max(self.node_cap, default=0.0))
+    def largest_gang(self, group: float = 0.0) -> float:
+        """The largest gang this pool can ever hold (in groups of `group` within one node, if asked)."""
+        if self._grouped(group):
+            return sum(math.floor(cap / group + 1e-9) for cap in self.node_cap) * group
+        if self.pooled or group <= 0 or group <= self.g:
+            return max(self.full_nodes * self.g, max(self.node_cap, default=0.0))
+        return 0.0                       # a scale-up domain larger than the pool's nodes
 
     def nodes_for(self, size: float) -> int:
         return math.ceil(size / self.g - 1e-9) if size > self.g else 1
 
-    def fits(self, size: float) -> bool:
+    def _grouped(self, group: float) -> bool:
+        """Does a scale-up request change placement here? (groups smaller than a node, with node identity)"""
+        return 0 < group < self.g and not self.pooled
+
+    def fits(self, size: float, group: float = 0.0) -> bool:
         if self.pooled:
             return self.free >= size
+        if self._grouped(group) and size > group:
+            per_idle = math.floor(self.g / group + 1e-9)
+            slots = self.idle_count * per_idle + sum(math.floor(f / group + 1e-9) for f in self.partial.values())
+            return slots >= math.ceil(size / group - 1e-9)
         if size > self.g:
-            return len(self.idle) >= self.nodes_for(size)
-        if self.idle:
+            return self.idle_count >= self.nodes_for(size)
+        if self.idle_count:
             return True
         return any(free >= size - 1e-9 for free in self.partial.values())
 
-    def place(self, size: float, how: str = "first-fit", rng: Any = None) -> list[tuple[int, float]] | None:
-        """Nodes and amounts for a gang of `size` under a placement rule; None if it does not fit now."""
+    def place(self, size: float, how: str = "first-fit", rng: Any = None,
+              group: float = 0.0) -> list[tuple[int, float]] | None:
+        """Nodes and amounts for a gang of `size` under a placement rule; None if it does not fit now.
+
+        By default a gang no larger than a node takes one node and a larger one whole nodes; a
+        scale-up request `group` below the node size places it as groups of that many, each
+        within one node (nodes may be shared), as a tensor-parallel group needs one NVLink domain."""
         if self.pooled:
             if self.free < size:
                 return None
             self.free -= size
             return [(-1, size)]
+        if self._grouped(group) and size > group:
+            return self._place_groups(size, group, how, rng)
         g = self.g
         if size > g:
             k = self.nodes_for(size)
-            if len(self.idle) < k:
+            if self.idle_count < k:
                 return None
-            nodes = [heappop(self.idle) for _ in range(k)]
+            nodes = [self._pop_idle() for _ in range(k)]
             for n in nodes:
                 self.node_free[n] = 0.0
             self.free -= k * g
             return [(n, g) for n in nodes]
         fits = [(free, n) for n, free in self.partial.items() if free >= size - 1e-9]
-        if self.idle:
-            fits.append((g, self.idle[0]))
+        if self.idle_count:
+            fits.append((g, self._peek_idle()))
         if not fits:
             return None
         if how == "best-fit":
@@ -148,13 +173,61 @@ class Pool:
             else:
                 del self.partial[n]
         else:
-            heappop(self.idle)
+            self._pop_idle()
             left = g - size
             if left > 1e-9:
                 self.partial[n] = left
         self.node_free[n] = max(0.0, free - size)
         self.free -= size
         return [(n, size)]
+
+    def _place_groups(self, size: float, group: float, how: str, rng: Any) -> list[tuple[int, float]] | None:
+        if not self.fits(size, group):
+            return None
+        k = math.ceil(size / group - 1e-9)
+        room = dict(self.partial)                 # node -> free, growing as idle nodes are opened
+        used: dict[int, float] = {}
+        for i in range(k):
+            need = group if i < k - 1 else size - group * (k - 1)
+            fits = [(free, n) for n, free in room.items() if free >= need - 1e-9]
+            if not fits or (how == "worst-fit" and self.idle_count):
+                if not self.idle_count:
+                    return None                  # fits() counted the slots: cannot happen
+                n = self._pop_idle()
+                room[n] = self.g
+                fits = [(self.g, n)]
+            if how == "best-fit":
+                free, n = min(fits)
+            elif how == "worst-fit":
+                free, n = max(fits, key=lambda f: (f[0], -f[1]))
+            elif how == "random-fit" and rng is not None:
+                free, n = fits[rng.randrange(len(fits))]
+            else:
+                free, n = min(fits, key=lambda f: f[1])
+            room[n] = free - need
+            used[n] = used.get(n, 0.0) + need
+        for n in used:
+            left = room[n]
+            self.node_free[n] = max(0.0, left)
+            if left > 1e-9:
+                self.partial[n] = left
+            else:
+                self.partial.pop(n, None)
+        self.free -= size
+        return sorted(used.items())
+
+    def _peek_idle(self) -> int:
+        while not self.is_idle[self.idle[0]]:
+            heappop(self.idle)
+        return self.idle[0]
+
+    def _pop_idle(self) -> int:
+        n = heappop(self.idle)
+        while not self.is_idle[n]:
+            n = heappop(self.idle)
+        self.is_idle[n] = False
+        self.idle_count -= 1
+        return n
 
     def give_back(self, placement: list[tuple[int, float]]) -> None:
         """Return a gang's nodes (only those still up)."""
@@ -173,7 +246,10 @@ class Pool:
         if free >= self.node_cap[n] - 1e-9 and self.node_cap[n] == self.g:
             self.partial.pop(n, None)
             self.node_free[n] = self.g
-            heappush(self.idle, n)
+            if not self.is_idle[n]:
+                self.is_idle[n] = True
+                self.idle_count += 1
+                heappush(self.idle, n)
         else:
             self.partial[n] = free
 
@@ -185,9 +261,9 @@ class Pool:
         self.free -= self.node_free[n]
         self.node_free[n] = 0.0
         self.partial.pop(n, None)
-        if n in self.idle:
-            self.idle.remove(n)
-            heapify(self.idle)
+        if self.is_idle[n]:            # its heap entry goes stale: dropped when it reaches the top
+            self.is_idle[n] = False
+            self.idle_count -= 1
 
     def take_out(self, amount: float) -> None:
         """Pooled: `amount` accelerators leave for repair."""

@@ -151,10 +151,16 @@ def _gpus_after(gpu: np.ndarray, k: int, d: float, how: str) -> np.ndarray:
 
 def place(cl: NodeCluster, task: tuple[int, float, float, float, str], how: str, shapes: TaskShapes,
           frag: np.ndarray | None, rng: np.random.Generator) -> bool:
+    return place_at(cl, task, how, shapes, frag, rng) is not None
+
+
+def place_at(cl: NodeCluster, task: tuple[int, float, float, float, str], how: str, shapes: TaskShapes,
+             frag: np.ndarray | None, rng: np.random.Generator) -> int | None:
+    """Place a task by `how`: the node it went to, or None if no node has room."""
     k, d, cpu, mem, allowed = task
     cand = _candidates(cl, k, d, cpu, mem, allowed)
     if not cand.size:
-        return False
+        return None
     after = _gpus_after(cl.gpu[cand], k, d, how)
     if how == "random-fit":
         i = int(rng.integers(cand.size))
@@ -172,7 +178,7 @@ def place(cl: NodeCluster, task: tuple[int, float, float, float, str], how: str,
     cl.mem[n] -= mem
     if frag is not None:
         frag[n] = fragmentation(cl.cpu[n:n + 1], cl.mem[n:n + 1], cl.gpu[n:n + 1], shapes)[0]
-    return True
+    return n
 
 
 @dataclass

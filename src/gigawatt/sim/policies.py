@@ -18,20 +18,20 @@ Chooser = Callable[["Job", list["Pool"]], "Pool | None"]
 def first_fit(job: Job, pools: list[Pool]) -> Pool | None:
     """The first pool, in fleet order, with room."""
     for pool in pools:
-        if pool.fits(job.size):
+        if pool.fits(job.size, job.group):
             return pool
     return None
 
 
 def cheapest(job: Job, pools: list[Pool]) -> Pool | None:
     """Least cost for the job's work: price per accelerator-hour over speed."""
-    fits = [p for p in pools if p.fits(job.size)]
+    fits = [p for p in pools if p.fits(job.size, job.group)]
     return min(fits, key=lambda p: (p.usd_per_hour / p.speed, -p.speed)) if fits else None
 
 
 def best_value(job: Job, pools: list[Pool]) -> Pool | None:
     """Heterogeneity-aware: the accelerator where the job runs best relative to cost."""
-    fits = [p for p in pools if p.fits(job.size)]
+    fits = [p for p in pools if p.fits(job.size, job.group)]
     return max(fits, key=lambda p: p.speed / (p.usd_per_hour or 1e-9)) if fits else None
 
 

@@ -30,9 +30,10 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
         return allowed_cache[text]
 
     columns = [df[c].tolist() for c in ("name", "arrival_s", "accelerators", "work_s", "allowed", "kind")]
+    groups = df["scale_up"].tolist() if "scale_up" in df.columns else [0.0] * len(df)
     return [
-        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k)
-        for i, (n, a, s, w, al, k) in enumerate(zip(*columns, strict=True))
+        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k, group=gr)
+        for i, (n, a, s, w, al, k, gr) in enumerate(zip(*columns, groups, strict=True))
     ]
 
 
@@ -49,8 +50,15 @@ def _fitting(table: pd.DataFrame, fleet: Fleet) -> tuple[pd.DataFrame, list[str]
                      for a in sets])
     size = table["accelerators"].to_numpy(float)
     fits = size <= room[codes] if len(table) else np.ones(0, bool)
+    if "scale_up" in table.columns and (table["scale_up"] > 0).any():      # few such jobs: one by one
+        room = room[codes].copy()
+        for i in np.flatnonzero(table["scale_up"].to_numpy(float) > 0):
+            q, a = float(table["scale_up"].iloc[i]), sets[codes[i]]
+            room[i] = max((p.largest_gang(q) for p in fleet.pools if a is None or p.accelerator in a), default=0.0)
+            fits[i] = size[i] <= room[i] + 1e-9
+        codes, room = np.arange(len(table)), room
     notes = [f"job {name} needs {need:,.0f} accelerators at once but the pools it may use hold a gang of at most "
-             f"{most:,.0f} (whole nodes); it is left out"
+             f"{most:,.0f} (whole nodes, or its scale-up groups); it is left out"
              for name, need, most in zip(table["name"][~fits], size[~fits], room[codes][~fits], strict=True)]
     return (table if fits.all() else table[fits].reset_index(drop=True)), notes
 
@@ -98,7 +106,7 @@ def simulate(
     size = table["accelerators"].to_numpy(float)
     whole = bool((size == np.floor(size)).all())
     for pool in fleet.pools:                       # a fleet may be reused across runs
-        pool.pooled = pool.g == 1 and whole       # reset() also pools a pool too large for node identity
+        pool.pooled = (pool.g == 1 and whole) or not pool.node_identity   # reset() also pools huge pools
         pool.reset()
     horizon = until_s if until_s is not None else math.inf
     span = horizon if math.isfinite(horizon) else \

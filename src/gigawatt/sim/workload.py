@@ -15,6 +15,10 @@ COLUMNS = {
     "allowed": "'|'-separated accelerator ids or GPU models it may use; empty = any",
     "kind": "training | inference | batch",
 }
+OPTIONAL = {
+    "scale_up": "accelerators that must share one scale-up domain (node), the gang placed in groups of "
+                "that many; empty or 0: a gang up to a node takes one node, a larger one whole nodes",
+}
 
 
 def validate_jobs(df: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -30,6 +34,15 @@ def validate_jobs(df: pd.DataFrame, source: str) -> pd.DataFrame:
             raise TraceError(f"{source}: row {i} ({df['name'].iloc[i]}): {col} = {df[col].iloc[i]!r}; "
                              "expected a finite number >= 0")
         df[col] = values.astype(float)
+    if "scale_up" in df.columns:
+        group = pd.to_numeric(df["scale_up"].replace("", np.nan), errors="coerce").fillna(0.0)
+        bad = (group < 0) | ~np.isfinite(group) | (pd.to_numeric(df["scale_up"], errors="coerce").isna()
+                                                    & df["scale_up"].notna() & (df["scale_up"] != ""))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise TraceError(f"{source}: row {i} ({df['name'].iloc[i]}): scale_up = {df['scale_up'].iloc[i]!r}; "
+                             "expected accelerators per scale-up domain (a number >= 0, empty for none)")
+        df["scale_up"] = group.astype(float)
     df["allowed"] = df["allowed"].fillna("").astype(str)
     df["kind"] = df["kind"].fillna("batch").astype(str)
     return df.sort_values("arrival_s", kind="stable").reset_index(drop=True)
