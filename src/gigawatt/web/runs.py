@@ -17,7 +17,7 @@ from gigawatt.service.errors import ApiError
 from gigawatt.service.routes import runs as api
 from gigawatt.service.routes import store_of
 from gigawatt.service.schemas import RunIn, RunKind, RunStatus
-from gigawatt.service.store import queue
+from gigawatt.service.store import Store, queue
 from gigawatt.service.store.models import Run, RunLog
 from gigawatt.web.render import WebRoute, page
 
@@ -25,7 +25,7 @@ router = APIRouter(route_class=WebRoute)
 PAGE = 50
 _RUN_IN: TypeAdapter[Any] = TypeAdapter(RunIn)
 # form fields each kind takes; empty ones are left to the API's defaults
-FIELDS = {"plan": (), "simulate": ("seed", "policy", "period", "failures"),
+FIELDS = {"plan": (), "simulate": ("seed", "policy", "period", "failures", "until_days"),
           "stress": ("plan_run", "samples", "seed", "decision_horizon")}
 
 
@@ -38,12 +38,18 @@ def run_list(request: Request, who: CookieViewer, status: RunStatus | None = Non
     store = store_of(request)
     rows, next_cursor = api.runs_page(store, who.workspace_id, status=status, kind=kind,
                                       scenario=scenario or None, limit=PAGE, cursor=cursor)
-    with store.engine.connect() as conn:
-        counts = dict(conn.execute(select(Run.status, func.count()).where(Run.workspace_id == who.workspace_id)
-                                   .group_by(Run.status)).tuples().all())
+    counts = status_counts(store, who.workspace_id)
     filters = {"status": status or "", "kind": kind or "", "scenario": scenario or ""}
     return page(request, "runs.html", who=who, runs=rows, next_cursor=next_cursor, first=cursor is None,
                 counts=counts, filters=filters, query=urlencode({k: v for k, v in filters.items() if v}))
+
+
+def status_counts(store: Store, workspace_id: str) -> dict[str, int]:
+    """Runs by status: one grouped count over the workspace's index."""
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(Run.status, func.count()).where(Run.workspace_id == workspace_id)
+                            .group_by(Run.status)).all()
+    return {str(status): int(n) for status, n in rows}
 
 
 @router.post("/runs")
@@ -58,6 +64,11 @@ async def start(request: Request, who: CookieEditor) -> Response:
         value = form.get(field)
         if field == "failures":
             body["failures"] = value == "on"
+        elif field == "until_days" and value not in (None, ""):
+            try:
+                body["until_s"] = float(str(value)) * 86400
+            except ValueError:
+                raise ApiError(422, "invalid_request", f"until (days): '{value}' is not a number") from None
         elif value not in (None, ""):
             body[field] = str(value)
     try:

@@ -6,14 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
 
 from gigawatt.service.auth import COOKIE, CookieViewer, authenticate
 from gigawatt.service.errors import ApiError
 from gigawatt.service.routes import store_of
 from gigawatt.service.routes.runs import runs_page
-from gigawatt.service.store.models import Run
 from gigawatt.web.render import WebRoute, page
+from gigawatt.web.runs import status_counts
 from gigawatt.web.scenarios import latest_scenarios
 
 router = APIRouter(route_class=WebRoute)
@@ -53,9 +52,7 @@ def signout() -> Response:
 
 @router.get("/")
 def home(request: Request, who: CookieViewer) -> Response:
-    with store_of(request).read() as session:
-        counts = dict(session.execute(select(Run.status, func.count()).where(Run.workspace_id == who.workspace_id)
-                                      .group_by(Run.status)).tuples().all())
+    counts = status_counts(store_of(request), who.workspace_id)
     runs, _ = runs_page(store_of(request), who.workspace_id, limit=10)
     return page(request, "home.html", who=who, counts=counts, runs=runs,
                 scenarios=latest_scenarios(request, who.workspace_id, 10))
