@@ -112,6 +112,8 @@ def test_the_runs_list_pages_on_the_server_newest_first_without_gaps(api: Api) -
         "SELECT id FROM workspaces WHERE name = 'acme'").scalar_one()
     ids = [queue.enqueue(api.store, workspace_id=workspace_id, scenario_id=scenario_id, kind="plan", options={},
                          request_sha256=str(i), idempotency_key=None)[0].id for i in range(120)]
+    claimed = queue.claim(api.store, "w1", lease_s=60)                # the oldest: running, with a start time
+    assert claimed is not None and claimed.run_id == ids[0]
     sign_in(api, "viewer")
     seen: list[str] = []
     url: str | None = "/runs"
@@ -125,7 +127,7 @@ def test_the_runs_list_pages_on_the_server_newest_first_without_gaps(api: Api) -
         older = re.search(r'href="(/runs\?[^"]*cursor=[^"]+)" id="older"', html)
         url = older.group(1).replace("&amp;", "&") if older else None
     assert pages == 3 and seen == list(reversed(ids))
-    assert "120 queued" in api.client.get("/runs").text
+    assert "119 queued" in api.client.get("/runs").text and "1 running" in api.client.get("/runs").text
     assert re.findall(r'<a href="/runs/([0-9a-f]{32})">', api.client.get("/runs?status=failed").text) == []
 
 
