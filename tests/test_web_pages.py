@@ -215,3 +215,17 @@ def test_the_report_and_the_dashboard_draw_the_same_figures(tmp_path) -> None:  
     assert len(figures) == 6
     for fig in figures.values():
         assert fig.layout.title.text and fig.layout.title.text in report
+
+
+def test_tables_read_years_as_labels_and_sort_by_the_raw_number() -> None:
+    import pandas as pd
+
+    from gigawatt.web.render import table_view
+
+    t = table_view(pd.DataFrame({"year": [2026, 2027], "usd": [1234567.0, -0.0], "share": [0.123456, float("nan")],
+                                 "site": ["a", "b"]}), limit=1)
+    assert (t["total"], t["shown"]) == (2, 1)
+    assert [c["text"] for c in t["rows"][0]] == ["2026", "1,234,567", "0.1235", "a"]
+    assert [c["sort"] for c in t["rows"][0]] == [2026, 1234567.0, 0.123456, None]
+    assert [c["text"] for c in table_view(pd.DataFrame({"usd": [-0.0], "share": [float("nan")]}))["rows"][0]] == \
+        ["0", ""]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import pandas as pd
+import plotly.graph_objects as go
 from fastapi import APIRouter, Query, Request, Response
 
 from gigawatt.plan.compare import compare_plans
@@ -35,6 +36,11 @@ def label(run: Any) -> str:
     return f"{run.scenario_name} v{run.scenario_version} ({run.id[:6]})"
 
 
+def _titled(fig: go.Figure, plan: str) -> go.Figure:
+    """A half-width chart: which plan it is, then the report's title on a line of its own."""
+    return fig.update_layout(title={"text": f"{plan}<br><sup>{fig.layout.title.text}</sup>"})
+
+
 @router.get("/compare")
 def compare(request: Request, who: CookieViewer, a: PlanRun = None, b: PlanRun = None) -> Response:
     choices, _ = runs_page(store_of(request), who.workspace_id, kind="plan", status=queue.SUCCEEDED, limit=200)
@@ -45,8 +51,10 @@ def compare(request: Request, who: CookieViewer, a: PlanRun = None, b: PlanRun =
     name_a, name_b = label(run_a), label(run_b)
     diff = compare_plans(plan_a, plan_b, name_a, name_b)
     side_by_side = {
-        "capacity": charts({"capacity_a": capacity_figure(plan_a), "capacity_b": capacity_figure(plan_b)}),
-        "n_minus_1": charts({"n_minus_1_a": security_figure(plan_a), "n_minus_1_b": security_figure(plan_b)}),
+        "capacity": charts({"capacity_a": _titled(capacity_figure(plan_a), f"a: {name_a}"),
+                            "capacity_b": _titled(capacity_figure(plan_b), f"b: {name_b}")}),
+        "n_minus_1": charts({"n_minus_1_a": _titled(security_figure(plan_a), f"a: {name_a}"),
+                             "n_minus_1_b": _titled(security_figure(plan_b), f"b: {name_b}")}),
     }
     capacity = pd.DataFrame(diff["capacity_mw"])
     if not capacity.empty:

@@ -55,16 +55,22 @@ templates.env.filters.update(money=money, number=number, when=when, duration=dur
                              pct=lambda x: "" if x is None else f"{x:.0%}")
 
 
+LABEL_COLUMNS = {"seed", "sample", "rank"}
+
+
 def table_view(df: pd.DataFrame, limit: int = 1000) -> dict[str, Any]:
     """A table for a page: each cell's text and the raw value the browser sorts by."""
     shown = df.head(limit)
+    # labels that are numbers (a year, a seed, a sample index) read without thousands separators
+    labels = [str(c).endswith("year") or str(c) in LABEL_COLUMNS for c in df.columns]
     rows = []
     for record in shown.itertuples(index=False):
         cells = []
-        for value in record:
+        for value, label in zip(record, labels, strict=True):
             raw = value.item() if hasattr(value, "item") else value
             numeric = isinstance(raw, int | float) and not isinstance(raw, bool)
-            cells.append({"text": number(raw), "sort": raw if numeric and math.isfinite(raw) else None})
+            text = str(int(raw)) if label and numeric and math.isfinite(raw) else number(raw)
+            cells.append({"text": text, "sort": raw if numeric and math.isfinite(raw) else None})
         rows.append(cells)
     return {"columns": [str(c) for c in df.columns], "rows": rows, "total": len(df), "shown": len(shown)}
 
