@@ -207,6 +207,11 @@ def test_a_scenario_error_is_shown_at_its_line_then_fixed_planned_and_compared(e
     # a second version with a dearer campus: plan it and compare the two plans
     _save(s, "minimal", minimal_yaml().replace("electricity_usd_per_mwh: 66.0", "electricity_usd_per_mwh: 132.0"))
     plan_b = _start(s, "minimal")                       # the form picks the latest version, 2
+    s.page.goto("/runs")                                 # the list follows the live run without a reload
+    row = s.page.locator(f"tr:has(a[href='/runs/{plan_b}'])")
+    row.locator(".badge.succeeded").wait_for(timeout=90_000)
+    assert row.locator("td.progress").inner_text() == "100%"
+    s.page.goto(f"/runs/{plan_b}")
     s.wait_done()
     s.page.goto("/compare")
     s.page.select_option("#pick-a", plan_a)

@@ -128,6 +128,9 @@ def test_the_runs_list_pages_on_the_server_newest_first_without_gaps(api: Api) -
         url = older.group(1).replace("&amp;", "&") if older else None
     assert pages == 3 and seen == list(reversed(ids))
     assert "119 queued" in api.client.get("/runs").text and "1 running" in api.client.get("/runs").text
+    live = api.client.get(f"/runs/progress?ids={ids[0]},{ids[1]}").json()
+    assert {k: v["status"] for k, v in live.items()} == {ids[0]: "running", ids[1]: "queued"}
+    assert api.client.get("/runs/progress?ids=nope").status_code == 422
     assert re.findall(r'<a href="/runs/([0-9a-f]{32})">', api.client.get("/runs?status=failed").text) == []
 
 
@@ -167,6 +170,7 @@ def test_another_workspaces_run_is_not_found(api: Api) -> None:
     run_id = api.run().json()["id"]
     r = api.client.post("/signin", data={"token": api.tokens["other"]}, follow_redirects=False)
     assert r.status_code == 303
+    assert api.client.get(f"/runs/progress?ids={run_id}").json() == {}
     for url in (f"/runs/{run_id}", f"/runs/{run_id}/live", f"/runs/{run_id}/result", "/scenarios/minimal"):
         assert api.client.get(url).status_code == 404
     assert api.client.post(f"/runs/{run_id}/cancel").status_code == 404

@@ -83,6 +83,20 @@ async def start(request: Request, who: CookieEditor) -> Response:
     return RedirectResponse(f"/runs/{run.id}", status_code=303)
 
 
+@router.get("/runs/progress")
+def progress(request: Request, who: CookieViewer,
+             ids: Annotated[str, Query(max_length=33 * PAGE, pattern=r"^[0-9a-f]{32}(,[0-9a-f]{32})*$")]
+             ) -> JSONResponse:
+    """Status and progress of the runs a list shows, in one query: lists refresh their live rows."""
+    wanted = ids.split(",")[:PAGE]
+    with store_of(request).engine.connect() as conn:
+        rows = conn.execute(select(Run.id, Run.status, Run.progress, Run.phase)
+                            .where(Run.workspace_id == who.workspace_id, Run.id.in_(wanted))).all()
+    return JSONResponse({r.id: {"status": r.status, "progress": r.progress, "phase": r.phase,
+                                "finished": r.status in queue.FINISHED} for r in rows},
+                        headers={"Cache-Control": "no-store"})
+
+
 @router.get("/runs/{run_id}")
 def run_page(run_id: api.RunId, request: Request, who: CookieViewer) -> Response:
     run = api.get_run(request, who.workspace_id, run_id)

@@ -105,9 +105,38 @@ function setupStartForm() {
   show();
 }
 
+function setupLiveRows() {
+  // queued and running rows of a runs list: one request for all of them every 2 s until they finish
+  async function poll() {
+    const rows = new Map(Array.from(document.querySelectorAll("tr[data-live]")).map((r) => [r.dataset.live, r]));
+    if (!rows.size) return;
+    try {
+      const response = await fetch(`/runs/progress?ids=${Array.from(rows.keys()).join(",")}`);
+      if (!response.ok) return;
+      const data = await response.json();
+      for (const [id, run] of Object.entries(data)) {
+        const row = rows.get(id);
+        const badge = row.querySelector(".badge");
+        badge.textContent = run.status;
+        badge.className = `badge ${run.status}`;
+        row.querySelector("td.progress").textContent = `${Math.round(run.progress * 100)}%`;
+        if (run.finished) {
+          row.removeAttribute("data-live");
+          if (run.status === "succeeded") badge.insertAdjacentHTML("afterend", ` <a href="/runs/${id}/result">result</a>`);
+        }
+      }
+    } catch (e) {
+      // the server restarting: try again on the next tick
+    }
+    setTimeout(poll, 2000);
+  }
+  setTimeout(poll, 2000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setupSortable();
   setupLive();
+  setupLiveRows();
   setupEditor();
   setupStartForm();
 });
