@@ -161,6 +161,10 @@ def test_plan_page_shows_the_plans_money_charts_and_tables(api: Api) -> None:
         theirs = api.get(f"/api/v1/runs/{run_id}/result/{table}?format=csv")
         assert ours.status_code == 200 and ours.text == theirs.text
     assert api.client.get(f"/runs/{run_id}/tables/nope.csv").status_code == 404
+    ours, theirs = api.client.get(f"/runs/{run_id}/report.html"), api.get(f"/api/v1/runs/{run_id}/report")
+    div_ids = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")   # plotly's, random
+    assert ours.status_code == 200 and div_ids.sub("id", ours.text) == div_ids.sub("id", theirs.text)
+    assert "gigawatt plan: minimal" in ours.text
     compare = api.client.get(f"/compare?a={run_id}&b={run_id}").text
     assert 'id="npv-change">$0<' in compare and compare.count('<figure class="chart"') == 7
 
@@ -173,6 +177,9 @@ def test_another_workspaces_run_is_not_found(api: Api) -> None:
     assert api.client.get(f"/runs/progress?ids={run_id}").json() == {}
     for url in (f"/runs/{run_id}", f"/runs/{run_id}/live", f"/runs/{run_id}/result", "/scenarios/minimal"):
         assert api.client.get(url).status_code == 404
+    page = api.client.get(f"/runs/{run_id}").text
+    assert f"no run &#39;{run_id}&#39; in this workspace" in page
+    assert "workspace <b>other</b>" in page                    # signed in: the page keeps its navigation
     assert api.client.post(f"/runs/{run_id}/cancel").status_code == 404
 
 

@@ -15,10 +15,11 @@ from fastapi import Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from gigawatt.cli.output import money
 from gigawatt.errors import GigawattError
-from gigawatt.service.auth import COOKIE
+from gigawatt.service.auth import COOKIE, Principal, cookie_principal
 from gigawatt.service.errors import ApiError
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -81,10 +82,20 @@ def page(request: Request, template: str, /, status_code: int = 200, **context: 
                                       status_code=status_code)
 
 
-def error_page(request: Request, status: int, message: str) -> Response:
+def _signed_in(request: Request) -> Principal | None:
+    try:
+        return cookie_principal(request)
+    except ApiError:
+        return None
+
+
+async def error_page(request: Request, status: int, message: str) -> Response:
+    """The reason on a page, with the navigation when the browser is signed in."""
     titles = {401: "Sign-in needed", 403: "Not allowed", 404: "Not found", 409: "Not ready",
               413: "Too large", 422: "Cannot do that"}
-    return page(request, "error.html", status_code=status, title=titles.get(status, "Error"), message=message)
+    who = await run_in_threadpool(_signed_in, request) if request.cookies.get(COOKIE) else None
+    return page(request, "error.html", status_code=status, title=titles.get(status, "Error"), message=message,
+                who=who)
 
 
 def _cross_site(request: Request) -> bool:
@@ -101,7 +112,7 @@ class WebRoute(APIRoute):
 
         async def route(request: Request) -> Response:
             if request.method == "POST" and _cross_site(request):
-                return error_page(request, 403, "a form from another site cannot act on this dashboard")
+                return await error_page(request, 403, "a form from another site cannot act on this dashboard")
             try:
                 return await handler(request)
             except ApiError as exc:
@@ -111,8 +122,8 @@ class WebRoute(APIRoute):
                     if request.cookies.get(COOKIE):
                         response.delete_cookie(COOKIE)
                     return response
-                return error_page(request, exc.status, exc.message)
+                return await error_page(request, exc.status, exc.message)
             except GigawattError as exc:
-                return error_page(request, 422, str(exc))
+                return await error_page(request, 422, str(exc))
 
         return route

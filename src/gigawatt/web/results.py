@@ -17,6 +17,7 @@ from gigawatt.service import results
 from gigawatt.service.auth import CookieViewer
 from gigawatt.service.errors import not_found
 from gigawatt.service.routes.results import TableName, finished_artifacts
+from gigawatt.service.routes.results import report as api_report
 from gigawatt.service.routes.runs import RunId
 from gigawatt.web.render import WebRoute, page, table_view
 
@@ -66,6 +67,12 @@ def result(run_id: RunId, request: Request, who: CookieViewer) -> Response:
                 charts=charts(stress_figures(stress)),
                 tables={"worst": table_view(stress.worst), "tornado": table_view(stress.tornado),
                         "global_indices": table_view(stress.global_indices)})
+
+
+@router.get("/runs/{run_id}/report.html")
+def report(run_id: RunId, request: Request, who: CookieViewer) -> Response:
+    """The run's self-contained HTML report, the API's own (`/api/v1/runs/{id}/report`)."""
+    return api_report(run_id, request, who)
 
 
 @router.get("/runs/{run_id}/tables/{table}.csv")
