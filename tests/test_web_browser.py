@@ -96,8 +96,10 @@ class Session:
         assert self.errors == [], self.errors
 
     def wait_done(self, status: str = "succeeded", timeout_ms: int = 90_000) -> str:
-        """On a run page: the live status reaches `status`; returns the run id."""
-        self.page.wait_for_function(f"document.getElementById('status').textContent === '{status}'",
+        """On a run page: the live status reaches `status` and the page's script has read the whole
+        log (a finished run's page is rendered finished before its first poll); returns the run id."""
+        self.page.wait_for_function(f"document.getElementById('status').textContent === '{status}' && "
+                                    "document.getElementById('live').dataset.polled === 'done'",
                                     timeout=timeout_ms)
         return self.page.url.rstrip("/").split("/")[-1]
 

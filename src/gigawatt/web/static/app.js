@@ -69,6 +69,7 @@ function setupLive() {
       const cancel = document.getElementById("cancel-form");
       if (cancel) cancel.remove();
       live.dataset.finished = "true";
+      live.dataset.polled = "done";   // the log is complete on the page
       return;
     }
     const cancel = document.getElementById("cancel");
