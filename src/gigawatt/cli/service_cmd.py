@@ -86,7 +86,8 @@ def serve(
                     procs[i] = spawn()
 
     threading.Thread(target=supervise, daemon=True).start()
-    console.print(f"{workers} worker process(es); API on http://{host}:{port}/api/v1 (docs at /docs)")
+    console.print(f"{workers} worker process(es); API on http://{host}:{port}/api/v1 (docs at /docs), "
+                  f"dashboard at http://{host}:{port}/")
     try:
         uvicorn.run(create_app(settings, store), host=host, port=port, access_log=access_log,
                     log_level="info")

@@ -31,8 +31,24 @@ def spend_figure(diff: dict[str, Any]) -> go.Figure:
     return fig.update_layout(barmode="group", title="Spend per year (USD)", yaxis_title="USD")
 
 
+def funding_gap_figure(diff: dict[str, Any]) -> go.Figure:
+    gap = pd.DataFrame(diff["funding_gap_usd"])
+    fig = go.Figure()
+    if not gap.empty:
+        years = gap["year"].astype(int).astype(str)
+        fig.add_bar(x=years, y=gap["a"], name=str(diff["a"]))
+        fig.add_bar(x=years, y=gap["b"], name=str(diff["b"]))
+    return fig.update_layout(barmode="group", title="Funding gap per year (USD)", yaxis_title="USD")
+
+
+def compare_figures(diff: dict[str, Any]) -> dict[str, go.Figure]:
+    """Every chart of a comparison, by name: the HTML report and the dashboard show these."""
+    return {"capacity_change": capacity_change_figure(diff), "spend": spend_figure(diff),
+            "funding_gap": funding_gap_figure(diff)}
+
+
 def write_compare_report(diff: dict[str, Any], path: str | Path) -> Path:
-    charts = figure_html(capacity_change_figure(diff), True) + figure_html(spend_figure(diff), False)
+    charts = "".join(figure_html(f, i == 0) for i, f in enumerate(compare_figures(diff).values()))
     npv = diff["npv_usd"]
     subtitle = (f"{diff['a']} ({diff['status']['a']}) vs {diff['b']} ({diff['status']['b']}): NPV "
                 f"${npv['a'] / 1e9:,.2f}B -> ${npv['b'] / 1e9:,.2f}B ({npv['change'] / 1e9:+,.2f}B)")

@@ -28,6 +28,12 @@ def figure_html(fig: go.Figure, first: bool) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=bool(first))
 
 
+def figure_div(fig: go.Figure, div_id: str) -> str:
+    """A figure for a page that loads plotly.js itself (the dashboard serves it locally)."""
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
+                       config={"responsive": True, "displaylogo": False})
+
+
 def bullet_list(items: list[str], css: str = "") -> str:
     if not items:
         return "<p>none</p>"

@@ -19,10 +19,13 @@ def _label(part: str) -> str:
     return part.removesuffix("_usd").replace("_", " ")
 
 
-def capacity_figure(plan: Plan) -> go.Figure:
+def capacity_figure(plan: Plan, by: str = "provider") -> go.Figure:
+    """Capacity over time stacked by `provider` or by site (`location`)."""
     cap = plan.tables["capacity"]
-    by = cap.groupby(["period", "provider"], as_index=False)["mw"].sum() if not cap.empty else cap
-    fig = px.area(by, x="period", y="mw", color="provider", title="Capacity by provider (facility MW)")
+    summed = cap.groupby(["period", by], as_index=False)["mw"].sum() if not cap.empty else cap
+    what = "site" if by == "location" else by
+    fig = px.area(summed, x="period", y="mw", color=by, title=f"Capacity by {what} (facility MW)",
+                  labels={"location": "site"})
     return fig.update_layout(yaxis_title="MW", xaxis_title="")
 
 
@@ -37,6 +40,15 @@ def spend_figure(plan: Plan) -> go.Figure:
     if fin["budget_usd"].notna().any():
         fig.add_scatter(x=fin_years, y=fin["budget_usd"], name="budget", mode="lines", line={"dash": "dash"})
     return fig.update_layout(barmode="stack", title="Spend vs revenue per year (USD)", yaxis_title="USD")
+
+
+def funding_gap_figure(plan: Plan) -> go.Figure:
+    """Spend the year's revenue does not cover: what has to be financed."""
+    fin = plan.tables["finance"]
+    years = fin["year"].astype(int).astype(str)
+    fig = go.Figure(go.Bar(x=years, y=fin["funding_gap_usd"], name="funding gap", marker_color="#d62728"))
+    return fig.update_layout(title="Funding gap per year: spend not covered by revenue (USD)",
+                             yaxis_title="USD")
 
 
 def cost_breakdown_figure(plan: Plan) -> go.Figure:
@@ -58,9 +70,20 @@ def security_figure(plan: Plan) -> go.Figure:
     return fig.update_layout(yaxis_tickformat=".0%", xaxis_title="")
 
 
+def plan_figures(plan: Plan) -> dict[str, go.Figure]:
+    """Every chart of a plan, by name: the HTML report and the dashboard's plan page show these."""
+    return {
+        "capacity_by_provider": capacity_figure(plan, "provider"),
+        "capacity_by_site": capacity_figure(plan, "location"),
+        "spend_vs_revenue": spend_figure(plan),
+        "funding_gap": funding_gap_figure(plan),
+        "cost_breakdown": cost_breakdown_figure(plan),
+        "n_minus_1": security_figure(plan),
+    }
+
+
 def write_plan_report(plan: Plan, path: str | Path) -> Path:
-    figures = [capacity_figure(plan), spend_figure(plan), cost_breakdown_figure(plan), security_figure(plan)]
-    charts = "".join(figure_html(f, i == 0) for i, f in enumerate(figures))
+    charts = "".join(figure_html(f, i == 0) for i, f in enumerate(plan_figures(plan).values()))
     meta = plan.metadata
     subtitle = (f"scenario {meta.get('scenario')} ({meta.get('scenario_hash')}), status {plan.status}, "
                 f"NPV ${plan.npv_usd / 1e9:,.2f}B (real money; penalties "

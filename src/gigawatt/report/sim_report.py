@@ -45,9 +45,14 @@ def ettr_figure(r: SimResult) -> go.Figure:
     return fig.update_layout(xaxis_title="ETTR", xaxis_tickformat=".0%")
 
 
+def sim_figures(r: SimResult) -> dict[str, go.Figure]:
+    """Every chart of a simulation, by name: the HTML report and the dashboard show these."""
+    return {"utilization": utilization_figure(r), "gantt": gantt_figure(r), "delay": delay_figure(r),
+            "ettr": ettr_figure(r)}
+
+
 def write_sim_report(r: SimResult, path: str | Path, title: str, facts: dict[str, Any]) -> Path:
-    figures = [utilization_figure(r), gantt_figure(r), delay_figure(r), ettr_figure(r)]
-    charts = "".join(figure_html(f, i == 0) for i, f in enumerate(figures))
+    charts = "".join(figure_html(f, i == 0) for i, f in enumerate(sim_figures(r).values()))
     lines = [f"{k}: {v}" for k, v in facts.items()]
     ettr = f"ETTR {r.ettr:.1%}, " if r.ettr is not None else ""
     headline = (f"utilisation {r.utilization:.1%}, goodput {r.goodput:.1%}, {ettr}"

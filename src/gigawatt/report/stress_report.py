@@ -46,6 +46,18 @@ def tornado_figure(result: StressResult) -> go.Figure:
                              "the rest at median", xaxis_title="USD")
 
 
+def stress_figures(result: StressResult) -> dict[str, go.Figure]:
+    """Every chart of a stress test, by name: the HTML report and the dashboard show these."""
+    return {
+        "capacity_short": fan_figure(result, "capacity_short_mw",
+                                     "Capacity short per quarter (MW-equivalent), P10-P90", "MW"),
+        "spend": fan_figure(result, "spend_usd", "Spend per year (USD), P10-P90", "USD"),
+        "funding_gap": fan_figure(result, "funding_gap_usd", "Funding gap per year (USD), P10-P90", "USD"),
+        "cost_cdf": cdf_figure(result),
+        "tornado": tornado_figure(result),
+    }
+
+
 def write_stress_report(result: StressResult, path: str | Path) -> Path:
     s = result.summary
     c = s["cost_usd"]
@@ -54,11 +66,8 @@ def write_stress_report(result: StressResult, path: str | Path) -> Path:
                 f"Probability of any compute shortfall: {s['shortfall_probability']:.1%}; of a funding gap above "
                 f"{money(s['funding_gap_threshold_usd'])} in some year: {s['funding_gap_probability']:.1%}.</p>"
                 f"<p>First stage held fixed: {result.metadata.get('first_stage', '')}.</p>")
-    figs = [fan_figure(result, "capacity_short_mw", "Capacity short per quarter (MW-equivalent), P10-P90", "MW"),
-            fan_figure(result, "spend_usd", "Spend per year (USD), P10-P90", "USD"),
-            fan_figure(result, "funding_gap_usd", "Funding gap per year (USD), P10-P90", "USD"),
-            cdf_figure(result), tornado_figure(result)]
     sections = [("Summary", headline)]
+    figs = list(stress_figures(result).values())
     sections += [(f.layout.title.text or "", figure_html(f, i == 0)) for i, f in enumerate(figs)]
     sections.append(("Global sensitivity (SALib delta, S1) of the NPV of spend", table_html(result.global_indices)))
     sections.append(("Worst samples by NPV of spend, and what went wrong", table_html(result.worst)))

@@ -22,6 +22,7 @@ from gigawatt.service.errors import ApiError
 from gigawatt.service.routes import compare, health, results, runs, scenarios, tokens, workspace
 from gigawatt.service.settings import Settings
 from gigawatt.service.store import Store
+from gigawatt.web import mount as mount_dashboard
 
 log = logging.getLogger("gigawatt.service")
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None, store: Store | None = None) -> 
     app.state.store = store or Store(settings.db_url)
     for module in (health, workspace, tokens, scenarios, runs, results, compare):
         app.include_router(module.router)
+    mount_dashboard(app)                  # the dashboard's pages at / (not in the API's schema)
     _error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     app.add_middleware(ServerTiming)

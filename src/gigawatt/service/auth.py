@@ -106,8 +106,19 @@ def current_principal(
     return authenticate(store, creds.credentials if creds else None)
 
 
-def require(role: str):  # type: ignore[no-untyped-def]
-    async def dependency(who: Annotated[Principal, Depends(current_principal)]) -> Principal:
+# The dashboard signs in by storing the token in an HttpOnly, SameSite=Strict cookie: scripts
+# cannot read it and other sites' forms cannot send it. The API itself takes only the bearer header.
+COOKIE = "gigawatt_token"
+
+
+def cookie_principal(request: Request) -> Principal:
+    """The dashboard's principal: the token in the sign-in cookie, checked like a bearer token."""
+    return authenticate(request.app.state.store, request.cookies.get(COOKIE))
+
+
+def require(role: str, principal=current_principal):  # type: ignore[no-untyped-def]
+    # the default, not Annotated: a string annotation could not name the closure's `principal`
+    async def dependency(who: Principal = Depends(principal)) -> Principal:
         # async: a pure check, no I/O, so no threadpool hop
         if not who.can(role):
             raise ApiError(403, "forbidden", f"this needs the {role} role; the token is {who.role}")
@@ -118,3 +129,6 @@ def require(role: str):  # type: ignore[no-untyped-def]
 Viewer = Annotated[Principal, Depends(require("viewer"))]
 Editor = Annotated[Principal, Depends(require("editor"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+
+CookieViewer = Annotated[Principal, Depends(require("viewer", cookie_principal))]
+CookieEditor = Annotated[Principal, Depends(require("editor", cookie_principal))]

@@ -31,7 +31,7 @@ from gigawatt.service.schemas import (
     Timings,
     when,
 )
-from gigawatt.service.store import queue
+from gigawatt.service.store import Store, queue
 from gigawatt.service.store.models import Run, RunLog, Scenario
 
 router = APIRouter(prefix="/api/v1/runs", tags=["runs"], responses=WRITE_ERRORS)
@@ -136,7 +136,17 @@ def list_runs(
     cursor: Annotated[str | None, Query(max_length=100, pattern=r"^[0-9.e+-]+_[0-9a-f]{0,32}$")] = None,
 ) -> RunPage:
     """Newest first, paged by keyset (stays fast with many runs)."""
-    query = _RUNS.where(Run.workspace_id == who.workspace_id)
+    page, next_cursor = runs_page(store_of(request), who.workspace_id, status=status, kind=kind,
+                                  scenario=scenario, limit=limit, cursor=cursor)
+    return RunPage(items=[run_out(r) for r in page], next_cursor=next_cursor)
+
+
+def runs_page(store: Store, workspace_id: str, *, status: str | None = None, kind: str | None = None,
+              scenario: str | None = None, limit: int = 50,
+              cursor: str | None = None) -> tuple[list[Any], str | None]:
+    """One page of the workspace's runs, newest first, and the cursor of the next (older) page.
+    Keyset paging on (created_at, id): one indexed range scan, however deep the page."""
+    query = _RUNS.where(Run.workspace_id == workspace_id)
     if status:
         query = query.where(Run.status == status)
     if kind:
@@ -147,11 +157,10 @@ def list_runs(
         created, run_id = _parse_cursor(cursor)
         query = query.where((Run.created_at < created) | ((Run.created_at == created) & (Run.id < run_id)))
     query = query.order_by(Run.created_at.desc(), Run.id.desc()).limit(limit + 1)
-    with store_of(request).engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    page = rows[:limit]
-    return RunPage(items=[run_out(r) for r in page],
-                   next_cursor=_cursor(page[-1]) if len(rows) > limit else None)
+    page = list(rows[:limit])
+    return page, _cursor(page[-1]) if len(rows) > limit else None
 
 
 @router.get("/{run_id}", response_model=RunOut)
