@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plan_helpers import inference, scenario
 
+from gigawatt.hedging import plan_stochastic
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan import plan
-from gigawatt.plan.stochastic import cvar, plan_stochastic
+from gigawatt.plan.stochastic import cvar
 from gigawatt.scenario import Scenario
 
 H100_EF = 989e-6

@@ -225,7 +225,7 @@ def plan(
             if options is None:
                 result = make_plan(scenario, progress=progress, log_fn=log)
             else:
-                from gigawatt.plan.stochastic import plan_stochastic
+                from gigawatt.hedging import plan_stochastic
 
                 result = plan_stochastic(scenario, options.futures, seed=options.seed, risk_alpha=options.risk_alpha,
                                          risk_weight=options.risk_weight, progress=progress)
