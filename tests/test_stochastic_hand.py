@@ -182,3 +182,20 @@ def test_vss_and_evpi_never_negative(price: float, p: float) -> None:
     assert got["evpi_usd"] >= -1e-7 * scale
     want = by_hand(price, p)
     assert got["vss_usd"] == pytest.approx(want["vss"], rel=1e-6, abs=1e-7 * scale)
+
+
+def test_batches_propose_evaluate_and_bound_by_hand() -> None:
+    # two batches of one future each: the default future's own plan hedges, the other's does not;
+    # both are evaluated in both futures and the hedge wins (price 2: hedging pays). The batches'
+    # weighted optima are the wait-and-see cost, so the gap estimate is exactly the EVPI.
+    want = by_hand(2.0, 0.3)
+    got = plan_stochastic(hedge_case(), FUTURES, probabilities=[0.3, 0.7], batches=2, value_of_hedging=False)
+    s = got.metadata["stochastic"]
+    ef = s["extensive_form"]
+    assert ef["batches"] == 2 and ef["proposals"] == 2
+    assert s["expected_cost_usd"] == pytest.approx(want["stoch"], rel=1e-7)
+    assert got.tables["rentals"]["units_started"].sum() == pytest.approx(UNITS, rel=1e-6)
+    wait_and_see = want["stoch"] - want["evpi"]
+    assert ef["lower_bound_usd"] == pytest.approx(wait_and_see, rel=1e-7)
+    assert ef["gap_estimate_usd"] == pytest.approx(want["evpi"], rel=1e-6)
+    assert ef["gap_bound_95_usd"] > ef["gap_estimate_usd"]
