@@ -199,3 +199,21 @@ def test_batches_propose_evaluate_and_bound_by_hand() -> None:
     assert ef["lower_bound_usd"] == pytest.approx(wait_and_see, rel=1e-7)
     assert ef["gap_estimate_usd"] == pytest.approx(want["evpi"], rel=1e-6)
     assert ef["gap_bound_95_usd"] > ef["gap_estimate_usd"]
+
+
+def test_futures_inputs_cached_rows_equal_one_build_inputs_per_future() -> None:
+    import dataclasses
+
+    import xarray as xr
+
+    from gigawatt.hedging.evaluate import futures_inputs
+
+    s = hedge_case()
+    futures = [*FUTURES, {"provider.cheapco.default": float(DEFAULT_Q + 2)}]
+    direct = futures_inputs(s, futures, cached_from=100)
+    cached = futures_inputs(s, futures, cached_from=1)
+    for a, b in zip(direct, cached, strict=True):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, xr.DataArray):
+                xr.testing.assert_allclose(x, y.transpose(*x.dims))

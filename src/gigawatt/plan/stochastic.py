@@ -80,10 +80,16 @@ def stack_inputs(inputs: Sequence[PlanInputs]) -> PlanInputs:
         arrays = [getattr(q, f.name) for q in inputs]
         if all(x is a for x in arrays[1:]):      # futures derived from one base share its arrays
             continue
-        arrays = [x.transpose(*a.dims) for x in arrays]
-        if all(x.identical(a) for x in arrays[1:]):
+        for x in arrays[1:]:
+            if set(x.dims) != set(a.dims) or not all(x.indexes[d].equals(a.indexes[d]) for d in a.indexes):
+                raise PlanError(f"internal: futures differ in the coordinates of {f.name}")
+        values = np.stack([np.asarray(x.transpose(*a.dims).values) for x in arrays])
+        if (values == values[0]).all() or (values.dtype.kind == "f" and np.array_equal(values, values[:1].repeat(
+                len(values), 0), equal_nan=True)):
             continue
-        changes[f.name] = xr.concat(arrays, dim=futures)
+        # one numpy stack instead of xr.concat: the futures share every coordinate (checked above)
+        changes[f.name] = xr.DataArray(values, coords={"scenario": futures, **a.coords}, dims=("scenario", *a.dims),
+                                       name=a.name, attrs=a.attrs)
     return dataclasses.replace(base, **changes)
 
 

@@ -36,7 +36,7 @@ from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import peak_penalty
 from gigawatt.plan.pools import CoverGroups, cover_groups
 from gigawatt.plan.result import Plan
-from gigawatt.plan.solve import _quiet_stdout as quiet_stdout
+from gigawatt.plan.solve import quiet_stdout
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
 from gigawatt.scenario.uncertainty import factor_specs
