@@ -217,3 +217,19 @@ def test_futures_inputs_cached_rows_equal_one_build_inputs_per_future() -> None:
             x, y = getattr(a, f.name), getattr(b, f.name)
             if isinstance(x, xr.DataArray):
                 xr.testing.assert_allclose(x, y.transpose(*x.dims))
+
+
+def test_first_stage_swapped_in_place_equals_a_fresh_evaluator() -> None:
+    import pandas as pd
+
+    from gigawatt.hedging.evaluate import evaluate_first_stages, evaluate_futures, first_stage_of
+
+    s = hedge_case()
+    hedge = {"rentals": pd.DataFrame({"lot": ["dear/4q"], "period": ["2027Q2"], "units_started": [0.6 * UNITS]})}
+    stages = [first_stage_of(s, {}, "2028Q1"), first_stage_of(s, hedge, "2028Q1"), first_stage_of(s, {}, "2028Q1")]
+    futures = [*FUTURES, {"provider.cheapco.default": float(DEFAULT_Q + 3)}]
+    swapped = evaluate_first_stages(s, stages, futures)
+    for fs, table in zip(stages, swapped, strict=True):
+        fresh = evaluate_futures(s, fs, futures, executor="processes", workers=1)
+        pd.testing.assert_frame_equal(table, fresh, check_exact=False, rtol=1e-9)
+    assert not swapped[0].equals(swapped[1])

@@ -15,7 +15,8 @@ from gigawatt.plan.stochastic import Future, decided_before
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
 from gigawatt.stress import risk
-from gigawatt.stress.executors import Batch, Executor, Job, make_executor
+from gigawatt.stress.evaluate import InPlaceEvaluator
+from gigawatt.stress.executors import Batch, Executor, Job, evaluate_batch, make_executor
 from gigawatt.stress.first_stage import FirstStage
 from gigawatt.stress.inputs import SampledInputs
 from gigawatt.stress.run import frame
@@ -74,3 +75,25 @@ def objective_costs(table: pd.DataFrame, n: int) -> np.ndarray:
         bad = [int(i) for i in solved.index[solved < 0.5]][:5]
         raise PlanError(f"the stress evaluator could not solve future(s) {bad} with this first stage")
     return risk.scalar(table, "npv_usd").reindex(range(n)).to_numpy(dtype=float)
+
+
+def evaluate_first_stages(scenario: Scenario, first_stages: Sequence[FirstStage], futures: Sequence[Future], *,
+                          executor: str | Executor = "serial", workers: int | None = None,
+                          tick: Tick | None = None) -> list[pd.DataFrame]:
+    """The stress table of each first stage in the same futures. Serial: one live model, its first
+    stage swapped in place between them; otherwise one executor run per first stage."""
+    if executor != "serial":
+        return [evaluate_futures(scenario, fs, futures, executor=executor, workers=workers, tick=tick)
+                for fs in first_stages]
+    tables = []
+    evaluator: InPlaceEvaluator | None = None
+    for fs in first_stages:
+        if evaluator is None:
+            evaluator = InPlaceEvaluator(scenario, fs)
+        else:
+            evaluator.refix(fs)
+        rows = evaluate_batch(evaluator, Batch(0, [(i, dict(f)) for i, f in enumerate(futures)])).rows
+        if tick:
+            tick(len(futures), len(futures))
+        tables.append(frame(rows).sort_values(["sample", "metric", "key"], kind="stable").reset_index(drop=True))
+    return tables

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gigawatt.hedging.evaluate import Tick, evaluate_futures
+from gigawatt.hedging.evaluate import Tick, evaluate_first_stages
 from gigawatt.plan.stochastic import Future
 from gigawatt.scenario.model import Scenario
 from gigawatt.stress import risk
@@ -42,10 +42,9 @@ def out_of_sample(scenario: Scenario, first_stages: dict[str, FirstStage], futur
                   seed: int | None, executor: str = "serial", tick: Tick | None = None
                   ) -> tuple[dict[str, Any], pd.DataFrame]:
     """(summary per plan, per-future table) of each first stage in the same `futures`."""
-    frames = []
-    for name in PLANS:
-        table = evaluate_futures(scenario, first_stages[name], futures, executor=executor, tick=tick)
-        frames.append(per_future_table(table, name))
+    tables = evaluate_first_stages(scenario, [first_stages[name] for name in PLANS], futures, executor=executor,
+                                   tick=tick)
+    frames = [per_future_table(table, name) for name, table in zip(PLANS, tables, strict=True)]
     rows = pd.concat(frames, ignore_index=True)
     by_plan = {name: summary(rows[rows["plan"] == name]) for name in PLANS}
     det, hedged = by_plan["deterministic"], by_plan["hedged"]

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gigawatt.hedging.evaluate import evaluate_futures, first_stage_of, objective_costs
+from gigawatt.hedging.evaluate import evaluate_first_stages, first_stage_of, objective_costs
 from gigawatt.periods import quarter_label
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.stochastic import (
@@ -75,10 +75,10 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
         proposals.setdefault(_key(sol.first_stage), sol.first_stage)
     t1 = time.perf_counter()
     scored = []
-    for i, tables in enumerate(proposals.values()):
-        say(f"evaluating proposal {i + 1} of {len(proposals)} in all {n} futures (stress evaluator)", {})
-        table = evaluate_futures(scenario, first_stage_of(scenario, tables, label), futures, executor=executor,
-                                 workers=workers)
+    say(f"evaluating {len(proposals)} proposals in all {n} futures (stress evaluator)", {})
+    stages = [first_stage_of(scenario, tables, label) for tables in proposals.values()]
+    evaluated = evaluate_first_stages(scenario, stages, futures, executor=executor, workers=workers)
+    for tables, table in zip(proposals.values(), evaluated, strict=True):
         costs = objective_costs(table, n)
         score = float(np.dot(costs, prob)) + (risk_weight * cvar(costs, prob, risk_alpha) if risk_weight else 0.0)
         scored.append((score, tables, costs, table))
