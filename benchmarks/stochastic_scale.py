@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from gigawatt.errors import PlanError
 from gigawatt.hedging.evaluate import futures_inputs
 from gigawatt.hedging.saa import solve_in_batches
 from gigawatt.plan import plan
@@ -129,7 +130,11 @@ def main() -> None:
         for k in args.batches:
             if k > n:
                 continue
-            r = in_child(stochastic, args, n, k)
+            try:
+                r = in_child(stochastic, args, n, k)
+            except PlanError as e:
+                print(f"{n:>5} {k:>3}  no plan within the time limit: {e}", flush=True)
+                continue
             share = (r["inputs_s"] + r["build_s"]) / r["total_s"]
             gap = f"{r['gap']:>7.2%}" + (f" (SAA 95% bound {r['gap_bound']:.2%}, {r['proposals']} proposals)"
                                           if k > 1 else "")

@@ -94,9 +94,9 @@ def plan_stochastic(scenario: Scenario, futures: int | Sequence[Future] = 10, *,
             stats.update(value_of_stochastic_solution(scenario, drawn, prob, expected, det_fs, executor=executor,
                                                       deadline=deadline))
         except OutOfTime:
-            stats.update({"vss_usd": stats.get("vss_usd"), "evpi_usd": None,
-                          "value_note": "VSS or EVPI not computed within policy.time_limit_s (EVPI needs one "
-                          "plan per future); raise it to see them"})
+            stats.update({"vss_usd": None, "evpi_usd": None,
+                          "value_note": "VSS and EVPI not computed within policy.time_limit_s (they need the "
+                          "deterministic plan in every future and one plan per future); raise it to see them"})
         if risk_weight > 0:
             neutral = plan_stochastic(scenario, drawn, probabilities=list(prob), risk_alpha=risk_alpha,
                                       value_of_hedging=False, batches=batches, executor=executor)

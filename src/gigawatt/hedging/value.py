@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from gigawatt.hedging.evaluate import OutOfTime, evaluate_futures, objective_costs
+from gigawatt.hedging.evaluate import evaluate_futures, objective_costs
 from gigawatt.plan.result import Plan
 from gigawatt.plan.solve import plan as plan_one
 from gigawatt.plan.stochastic import Future, mean_future
@@ -33,7 +33,8 @@ def value_of_stochastic_solution(scenario: Scenario, futures: Sequence[Future], 
     own = []
     for f in futures:
         if deadline is not None and time.perf_counter() > deadline:
-            raise OutOfTime
+            return {**out, "evpi_usd": None, "value_note": "EVPI not computed within policy.time_limit_s (it needs "
+                    "one plan per future); raise it to see it"}
         own.append(plan_one(apply_sample(scenario, dict(f))).objective_usd)
     wait_and_see = float(np.dot(np.array(own), prob))
     out.update({"wait_and_see_cost_usd": wait_and_see, "evpi_usd": expected - wait_and_see})
