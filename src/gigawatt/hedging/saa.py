@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gigawatt.errors import PlanError
 from gigawatt.hedging.evaluate import evaluate_first_stages, first_stage_of, objective_costs
 from gigawatt.periods import quarter_label
 from gigawatt.plan.inputs import PlanInputs
@@ -60,12 +61,17 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     t0 = time.perf_counter()
     proposals: dict[str, dict[str, pd.DataFrame]] = {}
     bounds, weights, sizes, gaps, build_s, solve_s = [], [], [], [], 0.0, 0.0
+    missed = 0
     for j, idx in enumerate(deal(n, k)):
         say(f"batch {j + 1} of {k}: extensive form over {len(idx)} futures", {})
         share = prob[idx] / prob[idx].sum()
         left = deadline - time.perf_counter()
-        sol = solve_futures(scenario, [inputs[i] for i in idx], share, risk_alpha=risk_alpha,
-                            risk_weight=risk_weight, deadline=time.perf_counter() + max(left / (k - j + 1), 1.0))
+        try:
+            sol = solve_futures(scenario, [inputs[i] for i in idx], share, risk_alpha=risk_alpha,
+                                risk_weight=risk_weight, deadline=time.perf_counter() + max(left / (k - j), 1.0))
+        except PlanError:               # no plan within its share of the time: the others still propose
+            missed += 1
+            continue
         bounds.append(sol.stats["objective_bound_usd"])
         weights.append(float(prob[idx].sum()))
         gaps.append(sol.stats["mip_gap"])
@@ -73,6 +79,9 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
         build_s += sol.stats["build_seconds"]
         solve_s += sol.stats["solve_seconds"]
         proposals.setdefault(_key(sol.first_stage), sol.first_stage)
+    if not proposals:
+        raise PlanError(f"no batch found a plan within policy.time_limit_s ({k} batches shared it); "
+                        "raise it or use fewer batches")
     t1 = time.perf_counter()
     scored = []
     say(f"evaluating {len(proposals)} proposals in all {n} futures (stress evaluator)", {})
@@ -85,7 +94,8 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     t2 = time.perf_counter()
     score, tables, costs, table = min(scored, key=lambda s: s[0])
     # sum_k w_k min_x F_k(x) <= min_x sum_k w_k F_k(x): a lower bound on the N-future optimum too
-    lower = float(np.dot(weights, bounds))
+    # (only when every batch reported its bound)
+    lower = float(np.dot(weights, bounds)) if not missed else math.nan
     se_lower = float(np.std(bounds, ddof=1) / math.sqrt(k)) if k > 1 else math.nan
     se_upper = float(math.sqrt(np.dot(prob, (costs - costs @ prob) ** 2) / n)) if n > 1 else math.nan
     gap = score - lower
@@ -93,11 +103,11 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     money = risk.scalar(table, "cost_usd").reindex(range(n)).to_numpy(dtype=float)
     recourse = {"scenario_costs": pd.DataFrame({"scenario": np.arange(n), "probability": prob, "money_usd": money,
                                                 "penalty_usd": costs - money, "cost_usd": costs})}
-    stats = {"method": "sample-average approximation in batches", "batches": k,
+    stats = {"method": "sample-average approximation in batches", "batches": k, "batches_without_plan": missed,
              "futures_per_batch": int(math.ceil(n / k)), "proposals": len(proposals),
              "variables": int(max(sizes)), "batch_mip_gaps": gaps,
              "build_seconds": build_s, "solve_seconds": solve_s, "batch_seconds": t1 - t0,
-             "evaluation_seconds": t2 - t1, "termination": "optimal" if max(gaps) <= scenario.policy.mip_gap + 1e-12
+             "evaluation_seconds": t2 - t1, "termination": "optimal" if not missed and max(gaps) <= scenario.policy.mip_gap + 1e-12
              else "time_limit", "mip_gap": max(gaps), "objective_usd": score,
              "lower_bound_usd": lower, "lower_bound_se_usd": se_lower, "upper_bound_se_usd": se_upper,
              "gap_estimate_usd": gap, "gap_bound_95_usd": gap + spread,
