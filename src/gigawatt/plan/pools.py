@@ -20,17 +20,29 @@ POOL_KINDS = ("site", "offer", "contract")
 
 
 def host_eligibility(p: PlanInputs) -> dict[str, xr.DataArray]:
-    """Where each co-located run may be hosted: a site, an offer or a contract big enough."""
+    """Where each co-located run may be hosted: a location that can hold its minimum cluster in
+    every quarter of its window (min_cluster asks for it each quarter, so no other can host it)."""
     runs = p.run.rename("demand")
     k = p.run_min_units
     run_window = p.demand_ef.sel(demand=runs).rename(demand="run") > 0
-    grid_mw = p.site_energised_mw.where(run_window).max("period").fillna(0.0)
-    most_units = (grid_mw * p.site_units_per_mw).where(p.install_mask.any("period"), 0.0)
     site_serves = p.serves_site.sel(demand=runs).rename(demand="run")
-    site_ok = ((most_units >= k) & site_serves).any("acc")
+    holdable = site_holdable_units(p, site_serves)
+    site_ok = (holdable >= k).where(run_window, True).all("period") & run_window.any("period")
     offer_ok = p.serves_offer.sel(demand=runs).rename(demand="run") & (p.offer_cap >= k)
     contract_ok = p.serves_contract.sel(demand=runs).rename(demand="run") & (p.contract_units.max("period") >= k)
     return {"site": site_ok, "offer": offer_ok, "contract": contract_ok}
+
+
+def site_holdable_units(p: PlanInputs, usable: xr.DataArray) -> xr.DataArray:
+    """[..., site, period]: the most accelerators a site could hold of the types `usable` allows:
+    within energised grid power and the facility power that could be online by then (existing,
+    plus everything it may still build once its lead time has passed)."""
+    elapsed = xr.DataArray(np.arange(len(p.period)), coords=[p.period])
+    buildable = p.site_existing_mw + (p.site_max_mw - p.site_existing_mw) * (elapsed >= p.site_lead_quarters)
+    power = xr.where(p.site_energised_mw < buildable, p.site_energised_mw, buildable)
+    per_mw = p.site_units_per_mw.where(usable & p.install_mask & (p.acc_kw_all_in_per_pue > 0), 0.0)
+    densest = per_mw.max("acc") if len(p.acc) else per_mw.sum("acc")
+    return power * densest
 
 
 def usable_pools(p: PlanInputs) -> dict[str, xr.DataArray]:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from linopy import Model
+import xarray as xr
+from linopy import Model, solvers
 
 import gigawatt
 from gigawatt.errors import PlanError
@@ -29,6 +30,7 @@ from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import money_npv, penalty_terms
 from gigawatt.plan.result import Plan
+from gigawatt.plan.rounding import round_hosts, round_missed
 from gigawatt.scenario.model import Scenario
 
 Progress = Callable[[str, dict[str, Any]], None]
@@ -65,49 +67,122 @@ def _check_solution(m: Model, status: str, condition: str) -> None:
                         "try a larger policy.time_limit_s or a looser policy.mip_gap")
 
 
-def _fix_binaries_and_resolve(m: Model, time_left: float) -> tuple[str, str]:
-    """Pin every binary at its MIP value in the live HiGHS model and re-solve the LP for duals.
-
-    MIPs give no duals; with the choices fixed the model is an LP whose duals price compute and
-    show which limits bind, at the MIP's own optimum. The model is changed in place: no rebuild.
-    """
-    solver = m.solver
-    assert solver is not None
+def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose") -> tuple[str, str]:
+    """Apply the model's changes to the live HiGHS model in place and re-run it (warm)."""
     h = solver.solver_model
-    labels = np.asarray(solver._vlabels)
-    column = np.full(int(labels.max()) + 1 if labels.size else 0, -1, dtype=np.int64)
-    column[labels] = np.arange(labels.size)
-    binary = np.concatenate([m.variables[n].labels.values.ravel() for n in m.variables.binaries])
-    cols = column[binary[binary >= 0]]
-    cols = cols[cols >= 0].astype(np.int32)
-    values = np.round(np.asarray(h.getSolution().col_value)[cols])
-    h.changeColsIntegrality(cols.size, cols, np.zeros(cols.size, dtype=np.uint8))
-    h.changeColsBounds(cols.size, cols, values, values)
-    h.setOptionValue("time_limit", max(time_left, 1.0))
-    result = solver.solve()
+    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1.0))
+    h.setOptionValue("solver", algorithm)
+    with _quiet_stdout():
+        result = solver.solve(model=m, disallow_rebuild=True)
     status, condition = m.assign_result(result, solver=solver)
-    _check_solution(m, status, condition)
     return status, str(condition)
+
+
+def _pin(m: Model, values: dict[str, xr.DataArray]) -> None:
+    """Fix binaries at the given 0/1 values by their bounds: the model keeps its shape, so HiGHS
+    re-solves in place from where it was."""
+    for name, value in values.items():
+        var = m.variables[name]
+        fixed = value.broadcast_like(var.lower).fillna(0.0)
+        var.update(lower=fixed, upper=fixed)
+
+
+def _unpin(m: Model, names: list[str]) -> None:
+    for name in names:
+        m.variables[name].update(lower=0.0, upper=1.0)
+
+
+def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
+    """From the solved relaxation: pin each run's host and re-solve, then pin which runs are
+    missed (those the re-solve misses half of; if serving the rest whole is infeasible, any it
+    misses) and re-solve. The pinned plan's cost, or None when pinning made it infeasible.
+
+    Each re-solve starts warm and gets at most the time `deadline` allows; pinned choices
+    that conflict (chip deals cannot fill every chosen cluster at once) show as a re-solve
+    that fails or runs out of that time, and branch and bound takes over."""
+    relaxed = {name: m.variables[name].solution for name in m.variables if name.startswith("host_")}
+    _pin(m, round_hosts(relaxed))
+    status, _ = _run(solver, m, deadline, "simplex")
+    if status != "ok":
+        return None
+    solved = m.variables["missed"].solution if "missed" in m.variables else None
+    near, safe = round_missed(solved, up=False), round_missed(solved, up=True)
+    same = all(near[name].equals(safe[name]) for name in near)
+    for choice in [near] if same else [near, safe]:
+        _pin(m, choice)
+        status, _ = _run(solver, m, deadline, "simplex")
+        if status == "ok" and m.objective.value is not None:
+            return float(m.objective.value)
+    return None
 
 
 def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
            report: Progress) -> dict[str, Any]:
-    """Solve; with binaries (co-location, training completion) pin them and re-solve for duals."""
-    time_left = deadline - time.perf_counter()
-    with _quiet_stdout():
-        status, condition = m.solve(solver_name="highs", io_api="direct", **_highs_options(p, log, time_left))
-    _check_solution(m, status, str(condition))
-    out: dict[str, Any] = {"mip_gap": 0.0, "placement_method": "none", "solver_status": status,
-                           "termination": str(condition), "objective_bound_usd": float(m.objective.value or 0.0)}
-    if m.variables.binaries.nvars:
-        info = m.solver_model.getInfo()
-        gap = max(float(info.mip_gap), 0.0)
-        report("placed", {"mip_gap": gap})
-        out.update({"mip_gap": gap, "placement_method": "branch-and-bound",
-                    "objective_bound_usd": float(info.mip_dual_bound)})
-        with _quiet_stdout():
-            _fix_binaries_and_resolve(m, deadline - time.perf_counter())
-    return out
+    """Solve. With binaries (co-location, training completion): solve the LP relaxation, round it
+    and re-solve with the choices pinned; if that plan is within the MIP gap of the relaxation's
+    bound it is the answer, else branch and bound starts from it. Either way the final solve is
+    an LP with the choices pinned, so duals price compute at the plan's own optimum."""
+    options = _highs_options(p, log, deadline - time.perf_counter())
+    with _quiet_stdout():     # HiGHS prints its banner when the model is handed over
+        solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
+                                          explicit_coordinate_names=False, set_names=False)
+    binaries = list(m.variables.binaries)
+    if not binaries:
+        status, condition = _run(solver, m, deadline)
+        _check_solution(m, status, condition)
+        return {"mip_gap": 0.0, "placement_method": "none", "solver_status": status, "termination": condition,
+                "objective_bound_usd": float(m.objective.value or 0.0)}
+    for name in binaries:
+        m.variables[name].relax()
+    # IPM: large relaxations solve several times faster than with simplex; crossover leaves a
+    # basis, so the pinned re-solve below is a short warm start
+    t_relax = time.perf_counter()
+    status, condition = _run(solver, m, deadline, "ipm")
+    _check_solution(m, status, condition)
+    bound = float(m.objective.value or 0.0)
+    relaxation_s = time.perf_counter() - t_relax
+    # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
+    # longer is usually proving the pins infeasible, and branch and bound should have the time
+    rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)))
+    gap = _gap(rounded, bound)
+    method = "relax-and-round"
+    if gap > p.scenario.policy.mip_gap:
+        _unpin(m, binaries)
+        found = _branch_and_bound(m, solver, binaries, deadline, start=rounded is not None)
+        if found is None:
+            _check_solution(m, "warning", "no integer solution within the time limit")
+        info = solver.solver_model.getInfo()
+        bound = max(bound, float(info.mip_dual_bound))
+        rounded, gap, method = found, _gap(found, bound), "branch-and-bound"
+    report("placed", {"mip_gap": gap})
+    # the final solve is an LP with every choice pinned: MIPs give no duals
+    chosen = {name: m.variables[name].solution.round() for name in binaries}
+    for name in binaries:
+        m.variables[name].relax()
+    _pin(m, chosen)
+    status, condition = _run(solver, m, deadline, "simplex")
+    _check_solution(m, status, condition)
+    return {"mip_gap": max(gap, 0.0), "placement_method": method, "solver_status": status,
+            "termination": condition if gap <= p.scenario.policy.mip_gap else "time_limit",
+            "objective_bound_usd": bound}
+
+
+def _gap(value: float | None, bound: float) -> float:
+    return (value - bound) / max(abs(value), 1.0) if value is not None else float("inf")
+
+
+def _branch_and_bound(m: Model, solver: solvers.Solver, binaries: list[str], deadline: float,
+                      start: bool) -> float | None:
+    """HiGHS's branch and bound on the model as pinned now, from its current solution if `start`."""
+    h = solver.solver_model
+    incumbent = h.getSolution() if start else None
+    for name in binaries:
+        m.variables[name].unrelax()
+    if incumbent is not None:
+        h.setSolution(incumbent)
+    status, _ = _run(solver, m, deadline)
+    value = m.objective.value
+    return float(value) if value is not None and np.isfinite(value) else None
 
 
 def scenario_hash(s: Scenario) -> str:
@@ -127,7 +202,7 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, log_fn: str | 
     report("solve", {"variables": int(m.nvars), "constraints": int(m.ncons), "binaries": binaries})
     t1 = time.perf_counter()
     log = str(log_fn) if log_fn else None
-    # the time limit holds for the whole solve: the LP re-solve gets what the MIP left
+    # the time limit holds for the whole solve: each re-solve gets what the earlier ones left
     placement = _solve(p, m, log, t0 + float(scenario.policy.time_limit_s), report)
     t_solve = time.perf_counter() - t1
     report("results", {})

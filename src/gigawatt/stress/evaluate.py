@@ -30,7 +30,7 @@ from linopy import Model
 from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
 from gigawatt.plan import build as plan_build
 from gigawatt.plan.build import build_model
-from gigawatt.plan.constraints import host_serve_bounds
+from gigawatt.plan.constraints import host_serve_bounds, stock_step
 from gigawatt.plan.extract import shortfall_mw
 from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import peak_penalty
@@ -122,7 +122,8 @@ RHS["min_cluster_contract"] = lambda p: xr.zeros_like(p.contract_units)
 
 
 def _online(p: PlanInputs) -> xr.DataArray:
-    return -p.site_online_matrix
+    """constraints.define_stock_balances: online now - online before = MW that came online."""
+    return -stock_step(p.site_online_matrix)
 
 
 _BOUNDS: dict[int, tuple[PlanInputs, dict[str, xr.DataArray]]] = {}

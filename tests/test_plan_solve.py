@@ -1,0 +1,79 @@
+"""How the planner solves: the LP relaxation rounded and re-solved, branch and bound when that is
+not within the gap, and hosts limited to locations that can hold a run's cluster all its window."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from plan_helpers import offer, scenario
+
+from gigawatt.periods import SECONDS_PER_QUARTER
+from gigawatt.plan import plan
+from gigawatt.plan.inputs import build_inputs
+from gigawatt.plan.pools import host_eligibility
+from gigawatt.plan.rounding import round_hosts, round_missed
+
+H100 = "nvidia_h100_sxm"
+H100_EF = 989e-6
+
+
+def _grid(values: list[list[float]], kind: str, names: list[str]) -> xr.DataArray:
+    return xr.DataArray(np.array(values, dtype=float), coords=[pd.Index(["r1", "r2", "r3"], name="run"),
+                                                                pd.Index(names, name=kind)])
+
+
+def test_round_hosts_takes_each_runs_largest_host_over_every_kind_first_one_on_ties():
+    relaxed = {
+        "host_site": _grid([[0.3, np.nan], [0.5, 0.0], [0.0, 0.0]], "site", ["s1", "s2"]),
+        "host_offer": _grid([[0.7], [0.5], [0.0]], "offer", ["o1"]),
+    }
+    got = round_hosts(relaxed)
+    assert got["host_site"].values.tolist() == [[0, 0], [1, 0], [0, 0]]   # r2: tie, the site comes first
+    assert got["host_offer"].values.tolist() == [[1], [0], [0]]           # r3: hosted nowhere
+
+
+def test_round_missed_rounds_at_half_or_up_at_any_shortfall():
+    runs = pd.Index(["a", "b", "c", "d", "masked"], name="demand")
+    solved = xr.DataArray([0.0, 0.2, 0.5, 1.0, np.nan], coords=[runs])
+    assert round_missed(solved, up=False)["missed"].values.tolist() == [0, 0, 1, 1, 0]
+    assert round_missed(solved, up=True)["missed"].values.tolist() == [0, 1, 1, 1, 0]
+    assert round_missed(None, up=True) == {}
+
+
+def _site(id: str, energised: list[dict], lead: int = 0, existing: float = 0.0) -> dict:
+    return {"id": id, "provider": "self", "max_power_mw": 500, "existing_mw": existing, "energisation": energised,
+            "construction_lead_time_quarters": lead, "accelerators": [H100]}
+
+
+def test_a_site_hosts_a_run_only_if_it_can_hold_the_cluster_every_quarter_of_its_window():
+    run = {"id": "run", "total_exaflop": 1.0 * SECONDS_PER_QUARTER, "start": "2026Q1", "end": "2026Q2",
+           "mfu": 0.5, "allowed_accelerators": [H100], "min_colocated_accelerators": 1000}
+    s = scenario(
+        horizon={"start": "2026Q1", "end": "2026Q2"},
+        sites=[_site("early", [{"from": "2026Q1", "mw": 100}]),
+               _site("late_grid", [{"from": "2026Q2", "mw": 100}]),      # no power in 2026Q1
+               _site("lead", [{"from": "2026Q1", "mw": 100}], lead=1),   # nothing online in 2026Q1
+               _site("lead_existing", [{"from": "2026Q1", "mw": 100}], lead=1, existing=50)],
+        demand={"training": [run]},
+    )
+    ok = host_eligibility(build_inputs(s))["site"].sel(run="run")
+    assert ok.to_series().to_dict() == {"early": True, "late_grid": False, "lead": False, "lead_existing": True}
+
+
+def test_relax_and_round_is_exact_when_the_relaxation_is_whole():
+    """One run, cheapest in its second quarter: the relaxation is already integral, so rounding
+    proves the optimum (gap 0) without branch and bound; the bound never exceeds the plan's cost."""
+    run = {"id": "run", "total_exaflop": 1.0 * SECONDS_PER_QUARTER, "start": "2026Q1", "end": "2026Q2",
+           "mfu": 0.5, "allowed_accelerators": [H100], "min_colocated_accelerators": 100}
+    s = scenario(horizon={"start": "2026Q1", "end": "2026Q2"},
+                 cloud_offers=[offer("dear", 6.0), {**offer("cheap", 2.0, provider="cloud2"), "available_from": "2026Q2"}],
+                 demand={"training": [run]})
+    p = plan(s)
+    units = 1.0 / 0.5 / H100_EF
+    assert p.npv_usd == pytest.approx(units * 2.0 * 2190.0, rel=1e-9)
+    assert p.metadata["placement_method"] == "relax-and-round"
+    assert p.metadata["mip_gap"] == pytest.approx(0.0, abs=1e-9)
+    assert p.metadata["objective_bound_usd"] <= p.objective_usd * (1 + 1e-9)
+    assert p.tables["hosts"].to_dict("records") == [{"run": "run", "kind": "offer", "location": "cheap"}]
