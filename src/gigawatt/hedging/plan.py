@@ -131,6 +131,3 @@ def _fresh_futures(scenario: Scenario, given: int | Sequence[Future], seed: int,
         return [dict(f) for f in given], fresh_seed
     s = seed + 1 if fresh_seed is None else fresh_seed
     return futures_of(scenario, given, s)[0], s
-
-
-
