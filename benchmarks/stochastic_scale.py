@@ -1,91 +1,148 @@
-"""Stochastic planning at scale: the extensive form of examples/openai-2025.yaml over N futures.
+"""Stochastic planning at scale: the extensive form over N futures, and batched SAA past it.
 
-Per N: variables, inputs s (one build_inputs per future), model build s, solve s, MIP gap, and
-the process's peak memory (ru_maxrss, sizes run smallest first). Baseline, same run: the same
-futures solved one by one as deterministic plans (what a user without the stochastic planner
-does, and what EVPI needs); ratio = extensive form (build + solve) / one-by-one total.
+Per N, each in a fresh process (so peak memory is that size's own): variables, inputs s (the
+futures' PlanInputs from one build_inputs and cached rows), model build s (stacking and
+linopy), solve s, build share ((inputs + build) / total), MIP gap, peak RSS. `--batches K`
+rows solve K extensive forms over N/K futures and evaluate each proposal in all N futures
+with the stress evaluator (sample-average approximation), with the statistical gap bound.
+Baseline, same run: the same futures solved one by one as deterministic plans (what a user
+without the stochastic planner does, and what EVPI needs), `--baseline-limit` of them solved
+and the time scaled to N; ratio = stochastic total / one-by-one total.
 
-    python benchmarks/stochastic_scale.py                 # N = 10, 50, 100
-    python benchmarks/stochastic_scale.py --futures 10 50 100 200
+    python benchmarks/stochastic_scale.py --gap 0.01                      # openai-2025, N = 10 50 100 200
+    python benchmarks/stochastic_scale.py --gap 0.01 --futures 200 --batches 10
+    python benchmarks/stochastic_scale.py --scale 32 --futures 5 10 20 --batches 5   # plan_scale.py's model
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
 import resource
 import statistics
+import sys
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from gigawatt.errors import PlanError
+from gigawatt.hedging.evaluate import futures_inputs
+from gigawatt.hedging.saa import solve_in_batches
 from gigawatt.plan import plan
-from gigawatt.plan.inputs import build_inputs
-from gigawatt.plan.stochastic import (
-    build_extensive_form,
-    decision_quarter,
-    futures_of,
-    solve_extensive_form,
-    stack_inputs,
-)
-from gigawatt.scenario import load_scenario
+from gigawatt.plan.stochastic import futures_of, solve_futures
+from gigawatt.scenario import Scenario, load_scenario
 from gigawatt.scenario.apply import apply_sample
+from gigawatt.scenario.uncertainty import Uncertainty
+
+SCALE_UNCERTAINTY = {      # for plan_scale.py's generated model, which has no uncertainty section
+    "decision_horizon": None,
+    "demand": [{"demand": "all", "multiplier": {"kind": "triangular", "low": 0.7, "mode": 1.0, "high": 1.4}}],
+    "sites": [{"site": f"site{i:02d}", "construction_delay_quarters": {"kind": "uniform", "low": 0, "high": 4}}
+              for i in range(0, 40, 4)],
+    "chip_deals": [{"deal": f"deal{i}", "shortfall_share": {"kind": "uniform", "low": 0.0, "high": 0.3}}
+                   for i in range(4)],
+    "prices": {"electricity_multiplier": {"kind": "triangular", "low": 0.8, "mode": 1.0, "high": 1.5},
+               "cloud_multiplier": {"kind": "triangular", "low": 0.8, "mode": 1.0, "high": 1.3}},
+}
+
+
+def scenario_for(args: argparse.Namespace) -> Scenario:
+    if args.scale:
+        sys.path.insert(0, str(Path(__file__).parent))
+        from plan_scale import large_scenario
+
+        s = large_scenario(args.scale)
+        unc = Uncertainty.model_validate({k: v for k, v in SCALE_UNCERTAINTY.items() if v is not None})
+        s = s.model_copy(update={"uncertainty": unc})
+    else:
+        s = load_scenario(args.scenario)
+    policy = s.policy.model_copy(update={"mip_gap": args.gap, "time_limit_s": args.time_limit})
+    return s.model_copy(update={"policy": policy})
 
 
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def extensive(s, n: int, seed: int) -> dict[str, float]:
+def stochastic(args: argparse.Namespace, n: int, batches: int) -> dict[str, Any]:
+    s = scenario_for(args)
     t0 = time.perf_counter()
-    futures, prob = futures_of(s, n, seed)
-    p = stack_inputs([build_inputs(apply_sample(s, f)) for f in futures])
+    futures, prob = futures_of(s, n, args.seed)
+    inputs = futures_inputs(s, futures)
     t1 = time.perf_counter()
-    sm = build_extensive_form(p, prob, decision_quarter(s))
-    t2 = time.perf_counter()
-    solved = solve_extensive_form(sm, s, time.perf_counter() + float(s.policy.time_limit_s))
-    t3 = time.perf_counter()
-    return {"variables": int(sm.m.nvars), "binaries": int(sm.m.variables.binaries.nvars),
-            "inputs_s": t1 - t0, "build_s": t2 - t1, "solve_s": t3 - t2, "gap": solved["mip_gap"],
-            "termination": solved["termination"], "objective": float(sm.m.objective.value or np.nan),
-            "peak_mb": peak_mb()}
+    deadline = t1 + float(s.policy.time_limit_s)
+    if batches == 1:
+        sol = solve_futures(s, inputs, prob, deadline=deadline)
+    else:
+        sol = solve_in_batches(s, futures, prob, inputs, batches, deadline=deadline)
+    total = time.perf_counter() - t0
+    st = sol.stats
+    return {"variables": st["variables"], "binaries": st.get("binaries"), "inputs_s": t1 - t0,
+            "build_s": st["build_seconds"], "solve_s": st["solve_seconds"],
+            "evaluation_s": st.get("evaluation_seconds", 0.0), "total_s": total, "gap": st["mip_gap"],
+            "termination": st["termination"], "expected": float(np.dot(sol.costs, prob)),
+            "gap_bound": st.get("gap_bound_95_share"), "proposals": st.get("proposals"), "peak_mb": peak_mb()}
 
 
-def one_by_one(s, n: int, seed: int, limit: int) -> tuple[float, int]:
+def one_by_one(args: argparse.Namespace, n: int) -> dict[str, Any]:
     """Seconds to plan the first `limit` futures deterministically, scaled to all n."""
-    futures, _ = futures_of(s, n, seed)
-    k = min(n, limit)
+    s = scenario_for(args)
+    futures, _ = futures_of(s, n, args.seed)
+    k = min(n, args.baseline_limit)
     t0 = time.perf_counter()
     for f in futures[:k]:
         plan(apply_sample(s, f))
-    return (time.perf_counter() - t0) * n / k, k
+    return {"seconds": (time.perf_counter() - t0) * n / k, "solved": k}
+
+
+def in_child(fn: Any, *a: Any) -> Any:
+    with mp.get_context("spawn").Pool(1) as pool:
+        return pool.apply(fn, a)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--futures", type=int, nargs="+", default=[10, 50, 100])
+    ap.add_argument("--futures", type=int, nargs="+", default=[10, 50, 100, 200])
+    ap.add_argument("--batches", type=int, nargs="+", default=[1], help="1: one extensive form; K: SAA")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--gap", type=float, default=0.01, help="policy.mip_gap (the goal: <= 1%%)")
+    ap.add_argument("--time-limit", type=float, default=120.0, help="policy.time_limit_s")
     ap.add_argument("--baseline-limit", type=int, default=10,
                     help="deterministic plans actually solved for the baseline (scaled to N)")
     ap.add_argument("--scenario", default="examples/openai-2025.yaml")
+    ap.add_argument("--scale", type=int, default=0, help="plan_scale.py's generated model with this many quarters")
     args = ap.parse_args()
-    s = load_scenario(args.scenario)
-    single = [time.perf_counter()]
-    for _ in range(3):
+    s = scenario_for(args)
+    single = []
+    for _ in range(1 if args.scale else 3):
         t = time.perf_counter()
-        plan(s)
+        one = plan(s)
         single.append(time.perf_counter() - t)
-    print(f"{args.scenario}: one deterministic plan {statistics.median(single[1:]):.2f} s (median of 3)")
-    print(f"{'N':>5} {'variables':>10} {'binaries':>8} {'inputs s':>9} {'build s':>8} {'solve s':>8} "
-          f"{'build %':>8} {'gap':>7} {'peak MB':>8} {'1-by-1 s':>9} {'ratio':>6}")
+    print(f"{s.name}: one deterministic plan {statistics.median(single):.2f} s (median of {len(single)}: "
+          f"build {one.metadata['build_seconds']:.2f} s, solve {one.metadata['solve_seconds']:.2f} s); "
+          f"mip_gap {args.gap}, time limit {args.time_limit:g} s")
+    print(f"{'N':>5} {'K':>3} {'variables':>10} {'inputs s':>9} {'build s':>8} {'solve s':>8} {'eval s':>7} "
+          f"{'total s':>8} {'build %':>8} {'gap':>7} {'peak MB':>8} {'1-by-1 s':>9} {'ratio':>6}")
     for n in args.futures:
-        r = extensive(s, n, args.seed)
-        base, solved = one_by_one(s, n, args.seed, args.baseline_limit)
-        total = r["inputs_s"] + r["build_s"] + r["solve_s"]
-        print(f"{n:>5} {r['variables']:>10,} {r['binaries']:>8} {r['inputs_s']:>9.1f} {r['build_s']:>8.1f} "
-              f"{r['solve_s']:>8.1f} {100 * (r['inputs_s'] + r['build_s']) / total:>7.0f}% {r['gap']:>7.2%} "
-              f"{r['peak_mb']:>8.0f} {base:>9.1f} {total / base:>6.2f}"
-              + ("" if r["termination"] == "optimal" else f"  ({r['termination']})")
-              + ("" if solved == n else f"  (baseline: {solved} solved, scaled)"))
+        base = in_child(one_by_one, args, n)
+        for k in args.batches:
+            if k > n:
+                continue
+            try:
+                r = in_child(stochastic, args, n, k)
+            except PlanError as e:
+                print(f"{n:>5} {k:>3}  no plan within the time limit: {e}", flush=True)
+                continue
+            share = (r["inputs_s"] + r["build_s"]) / r["total_s"]
+            gap = f"{r['gap']:>7.2%}" + (f" (SAA 95% bound {r['gap_bound']:.2%}, {r['proposals']} proposals)"
+                                          if k > 1 else "")
+            print(f"{n:>5} {k:>3} {r['variables']:>10,} {r['inputs_s']:>9.1f} {r['build_s']:>8.1f} "
+                  f"{r['solve_s']:>8.1f} {r['evaluation_s']:>7.1f} {r['total_s']:>8.1f} {100 * share:>7.0f}% {gap} "
+                  f"{r['peak_mb']:>8.0f} {base['seconds']:>9.1f} {r['total_s'] / base['seconds']:>6.2f}"
+                  + ("" if r["termination"] == "optimal" else f"  ({r['termination']})")
+                  + ("" if base["solved"] == n else f"  (baseline: {base['solved']} solved, scaled)"), flush=True)
 
 
 if __name__ == "__main__":

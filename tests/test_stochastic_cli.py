@@ -59,6 +59,8 @@ def test_policy_section_is_the_same_as_the_flags(tmp_path: Path) -> None:
     (["--stochastic", "0"], ["--stochastic", "greater than or equal to 1"]),
     (["--stochastic", "3", "--risk-alpha", "1.5"], ["--risk-alpha", "less than 1"]),
     (["--risk-weight", "1"], ["--stochastic"]),
+    (["--out-of-sample", "5"], ["--stochastic"]),
+    (["--stochastic", "3", "--batches", "0"], ["--batches", "greater than or equal to 1"]),
 ])
 def test_bad_options_are_one_line(tmp_path: Path, args: list[str], words: list[str]) -> None:
     r = run(str(write(tmp_path)), *args)
@@ -75,3 +77,31 @@ def test_no_uncertainty_section_is_refused(tmp_path: Path) -> None:
     f.write_text(yaml.safe_dump(doc))
     r = run(str(f), "--stochastic", "3")
     assert r.returncode == 2 and "uncertainty" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_out_of_sample_check_in_json_tables_and_report(tmp_path: Path) -> None:
+    import numpy as np
+
+    from gigawatt.stress.risk import cvar
+
+    f = write(tmp_path)
+    html = tmp_path / "r.html"
+    r = run(str(f), "--stochastic", "4", "--seed", "2", "--out-of-sample", "20", "--json", "--out",
+            str(tmp_path / "plan"), "--report", str(html))
+    assert r.returncode == 0, r.stderr
+    oos = json.loads(r.stdout)["metadata"]["stochastic"]["out_of_sample"]
+    assert oos["futures"] == 20 and oos["seed"] == 3
+    rows = Plan.load(tmp_path / "plan").tables["out_of_sample"]
+    for plan in ("deterministic", "hedged"):
+        cost = rows[rows["plan"] == plan]["cost_usd"].to_numpy()
+        assert len(cost) == 20
+        assert oos[plan]["cost_mean_usd"] == pytest.approx(cost.mean(), rel=1e-12)
+        assert oos[plan]["cost_p90_usd"] == pytest.approx(np.percentile(cost, 90), rel=1e-12)
+        assert oos[plan]["cost_cvar95_usd"] == pytest.approx(cvar(cost, 0.95), rel=1e-12)
+        short = rows[rows["plan"] == plan]["shortfall"].astype(str).str.lower() == "true"
+        assert oos[plan]["shortfall_probability"] == pytest.approx(short.mean())
+    page = html.read_text()
+    assert "Out of sample: deterministic vs hedged in 20 fresh futures" in page
+    assert "probability of shortfall" in page and "CVaR95" in page
+    r = run(str(f), "--stochastic", "4", "--seed", "2", "--out-of-sample", "0", "--json")
+    assert "out_of_sample" not in json.loads(r.stdout)["metadata"]["stochastic"]

@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from plan_helpers import inference, scenario
 
+from gigawatt.hedging import plan_stochastic
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan import plan
-from gigawatt.plan.stochastic import cvar, plan_stochastic
+from gigawatt.plan.stochastic import cvar
 from gigawatt.scenario import Scenario
 
 H100_EF = 989e-6
@@ -181,3 +182,54 @@ def test_vss_and_evpi_never_negative(price: float, p: float) -> None:
     assert got["evpi_usd"] >= -1e-7 * scale
     want = by_hand(price, p)
     assert got["vss_usd"] == pytest.approx(want["vss"], rel=1e-6, abs=1e-7 * scale)
+
+
+def test_batches_propose_evaluate_and_bound_by_hand() -> None:
+    # two batches of one future each: the default future's own plan hedges, the other's does not;
+    # both are evaluated in both futures and the hedge wins (price 2: hedging pays). The batches'
+    # weighted optima are the wait-and-see cost, so the gap estimate is exactly the EVPI.
+    want = by_hand(2.0, 0.3)
+    got = plan_stochastic(hedge_case(), FUTURES, probabilities=[0.3, 0.7], batches=2, value_of_hedging=False)
+    s = got.metadata["stochastic"]
+    ef = s["extensive_form"]
+    assert ef["batches"] == 2 and ef["proposals"] == 2
+    assert s["expected_cost_usd"] == pytest.approx(want["stoch"], rel=1e-7)
+    assert got.tables["rentals"]["units_started"].sum() == pytest.approx(UNITS, rel=1e-6)
+    wait_and_see = want["stoch"] - want["evpi"]
+    assert ef["lower_bound_usd"] == pytest.approx(wait_and_see, rel=1e-7)
+    assert ef["gap_estimate_usd"] == pytest.approx(want["evpi"], rel=1e-6)
+    assert ef["gap_bound_95_usd"] > ef["gap_estimate_usd"]
+
+
+def test_futures_inputs_cached_rows_equal_one_build_inputs_per_future() -> None:
+    import dataclasses
+
+    import xarray as xr
+
+    from gigawatt.hedging.evaluate import futures_inputs
+
+    s = hedge_case()
+    futures = [*FUTURES, {"provider.cheapco.default": float(DEFAULT_Q + 2)}]
+    direct = futures_inputs(s, futures, cached_from=100)
+    cached = futures_inputs(s, futures, cached_from=1)
+    for a, b in zip(direct, cached, strict=True):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            if isinstance(x, xr.DataArray):
+                xr.testing.assert_allclose(x, y.transpose(*x.dims))
+
+
+def test_first_stage_swapped_in_place_equals_a_fresh_evaluator() -> None:
+    import pandas as pd
+
+    from gigawatt.hedging.evaluate import evaluate_first_stages, evaluate_futures, first_stage_of
+
+    s = hedge_case()
+    hedge = {"rentals": pd.DataFrame({"lot": ["dear/4q"], "period": ["2027Q2"], "units_started": [0.6 * UNITS]})}
+    stages = [first_stage_of(s, {}, "2028Q1"), first_stage_of(s, hedge, "2028Q1"), first_stage_of(s, {}, "2028Q1")]
+    futures = [*FUTURES, {"provider.cheapco.default": float(DEFAULT_Q + 3)}]
+    swapped = evaluate_first_stages(s, stages, futures)
+    for fs, table in zip(stages, swapped, strict=True):
+        fresh = evaluate_futures(s, fs, futures, executor="processes", workers=1)
+        pd.testing.assert_frame_equal(table, fresh, check_exact=False, rtol=1e-9)
+    assert not swapped[0].equals(swapped[1])

@@ -206,6 +206,10 @@ def plan(
     derate_from: Path | None = typer.Option(
         None, "--derate-from", help="plan with the availability a round trip measured "
                                     "(`gigawatt simulate SCENARIO --plan DIR --out SIMDIR`)"),
+    out_of_sample: int | None = typer.Option(
+        None, "--out-of-sample", help="fresh futures to stress the deterministic and hedged plans in (default 100)"),
+    batches: int | None = typer.Option(
+        None, "--batches", help="solve K extensive forms over N/K futures each, keep the best (default 1)"),
 ) -> None:
     """Least-cost, risk-bounded capacity plan for a scenario."""
     import tempfile
@@ -229,14 +233,15 @@ def plan(
         log = Path(tmp) / "highs.log"
         err_console = Console(stderr=True)
         with SolveProgress(err_console, log, enabled=err_console.is_terminal or not as_json) as progress:
-            options = stochastic_options(scenario, stochastic, risk_alpha, risk_weight, seed)
+            options = stochastic_options(scenario, stochastic, risk_alpha, risk_weight, seed, out_of_sample, batches)
             if options is None:
                 result = make_plan(scenario, progress=progress, log_fn=log)
             else:
-                from gigawatt.plan.stochastic import plan_stochastic
+                from gigawatt.hedging import plan_stochastic
 
                 result = plan_stochastic(scenario, options.futures, seed=options.seed, risk_alpha=options.risk_alpha,
-                                         risk_weight=options.risk_weight, progress=progress)
+                                         risk_weight=options.risk_weight, out_of_sample=options.out_of_sample,
+                                         batches=options.batches, progress=progress)
     if derate is not None:
         from gigawatt.cli.roundtrip_cmd import print_derate
 
@@ -261,7 +266,10 @@ def deliver_plan(result: Plan, out: Path | None, report: Path | None, parquet: b
             data["outputs"]["run"] = f"{run[0].rstrip('/')}/api/v1/runs/{run[1]}"
         print_json(data)
     else:
+        from gigawatt.cli.stochastic_view import print_stochastic
+
         print_plan(result)
+        print_stochastic(result)
         if run:
             console.print(f"run {escape(run[1])} on {escape(run[0])}")
         if saved:
@@ -273,7 +281,7 @@ def deliver_plan(result: Plan, out: Path | None, report: Path | None, parquet: b
 
 
 def stochastic_options(scenario: Any, futures: int | None, alpha: float | None, weight: float | None,
-                       seed: int | None) -> Any:
+                       seed: int | None, out_of_sample: int | None = None, batches: int | None = None) -> Any:
     """policy.stochastic with the command line's flags over it; None for a deterministic plan."""
     from pydantic import ValidationError
 
@@ -282,11 +290,12 @@ def stochastic_options(scenario: Any, futures: int | None, alpha: float | None, 
 
     base = scenario.policy.stochastic
     if futures is None and base is None:
-        if any(x is not None for x in (alpha, weight, seed)):
-            raise GigawattError("--risk-alpha, --risk-weight and --seed need --stochastic N "
+        if any(x is not None for x in (alpha, weight, seed, out_of_sample, batches)):
+            raise GigawattError("--risk-alpha, --risk-weight, --seed, --out-of-sample and --batches need --stochastic N "
                                 "(or policy.stochastic in the scenario)")
         return None
-    given = {"futures": futures, "risk_alpha": alpha, "risk_weight": weight, "seed": seed}
+    given = {"futures": futures, "risk_alpha": alpha, "risk_weight": weight, "seed": seed,
+             "out_of_sample": out_of_sample, "batches": batches}
     merged = {**(base.model_dump() if base else {}), **{k: v for k, v in given.items() if v is not None}}
     try:
         return StochasticPolicy.model_validate(merged)

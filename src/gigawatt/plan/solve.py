@@ -265,3 +265,21 @@ def _assemble(p: PlanInputs, m: Model, ex: Expressions) -> Plan:
         explanations=explanations,
         unit_costs=unit_costs,
     )
+
+
+quiet_stdout = _quiet_stdout
+
+
+def plan_from_model(p: PlanInputs, m: Model, ex: Expressions, *, deadline: float,
+                    progress: Progress | None = None) -> Plan:
+    """Solve a model the caller built and changed (e.g. a first stage pinned), and read the Plan.
+
+    For strategies outside the planner (stochastic planning, stress): the same solve, duals
+    and tables as `plan`, without reaching into its private steps.
+    """
+    placement = _solve(p, m, None, deadline, progress or (lambda phase, info: None))
+    result = _assemble(p, m, ex)
+    if placement["termination"] != "optimal" and result.status == "optimal":
+        result.status = "feasible"
+    result.metadata.update(placement)
+    return result

@@ -1,4 +1,4 @@
-"""plan_stochastic(scenario, ...) -> Plan: one first stage that hedges across sampled futures.
+"""The extensive form: one first stage that hedges across sampled futures (the planner's layer).
 
 The extensive form is the planner's own model over one more coordinate, ``scenario`` (a sampled
 future): every uncertain input array is stacked along it, the same ``define_*`` functions build
@@ -11,6 +11,11 @@ it (``build_mw_first``, ``cloud_new_first``), so the plan is non-anticipative by
 Objective: probability-weighted expected cost (real money plus penalties, per future) plus
 ``w * CVaR_alpha`` of the futures' costs (Rockafellar-Uryasev:
 ``eta + 1/(1-alpha) * sum_s prob_s * max(0, cost_s - eta)``).
+
+This module knows the planner only: it takes each future's ``PlanInputs`` and returns the
+solved model's first stage and recourse. Evaluating plans in futures (VSS, the out-of-sample
+check, batched sample-average approximation) needs the stress evaluator and lives above both,
+in ``gigawatt.hedging``.
 """
 
 from __future__ import annotations
@@ -26,21 +31,18 @@ import pandas as pd
 import xarray as xr
 from linopy import LinearExpression, Model
 
-import gigawatt
 from gigawatt.errors import PlanError
-from gigawatt.periods import parse_quarter, quarter_label
+from gigawatt.periods import parse_quarter
 from gigawatt.plan.build import define_model
 from gigawatt.plan.expressions import Expressions
-from gigawatt.plan.inputs import PlanInputs, build_inputs
+from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.objective import money_npv, penalty_terms
 from gigawatt.plan.pools import cover_groups
-from gigawatt.plan.result import Plan
-from gigawatt.scenario.apply import apply_sample
+from gigawatt.plan.solve import quiet_stdout
 from gigawatt.scenario.model import Scenario
 from gigawatt.scenario.sample import draw
 
 Future = dict[str, float]
-Progress = Callable[[str, dict[str, Any]], None]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,10 +77,19 @@ def stack_inputs(inputs: Sequence[PlanInputs]) -> PlanInputs:
                                     "every id of the scenario)")
         if not isinstance(a, xr.DataArray):
             continue
-        arrays = [getattr(q, f.name).transpose(*a.dims) for q in inputs]
-        if all(x.identical(a) for x in arrays[1:]):
+        arrays = [getattr(q, f.name) for q in inputs]
+        if all(x is a for x in arrays[1:]):      # futures derived from one base share its arrays
             continue
-        changes[f.name] = xr.concat(arrays, dim=futures)
+        for x in arrays[1:]:
+            if set(x.dims) != set(a.dims) or not all(x.indexes[d].equals(a.indexes[d]) for d in a.indexes):
+                raise PlanError(f"internal: futures differ in the coordinates of {f.name}")
+        values = np.stack([np.asarray(x.transpose(*a.dims).values) for x in arrays])
+        if (values == values[0]).all() or (values.dtype.kind == "f" and np.array_equal(values, values[:1].repeat(
+                len(values), 0), equal_nan=True)):
+            continue
+        # one numpy stack instead of xr.concat: the futures share every coordinate (checked above)
+        changes[f.name] = xr.DataArray(values, coords={"scenario": futures, **a.coords}, dims=("scenario", *a.dims),
+                                       name=a.name, attrs=a.attrs)
     return dataclasses.replace(base, **changes)
 
 
@@ -156,19 +167,20 @@ def _highs(scenario: Scenario, time_left: float) -> dict[str, Any]:
 
 
 def solve_extensive_form(sm: StochasticModel, scenario: Scenario, deadline: float) -> dict[str, Any]:
-    from gigawatt.plan.solve import _quiet_stdout
-
+    """Solve within the deadline: the best plan found, its MIP gap and the objective's lower bound."""
     m = sm.m
-    with _quiet_stdout():
+    with quiet_stdout():
         status, condition = m.solve(solver_name="highs", io_api="direct",
                                     **_highs(scenario, deadline - time.perf_counter()))
     if m.objective.value is None or not np.isfinite(m.objective.value):
         raise PlanError(f"HiGHS found no stochastic plan (status {status}, {condition}); "
                         "try fewer futures, a larger policy.time_limit_s or a looser policy.mip_gap")
-    gap = 0.0
+    gap, bound = 0.0, float(m.objective.value)
     if m.variables.binaries.nvars:
-        gap = max(float(m.solver_model.getInfo().mip_gap), 0.0)
-    return {"solver_status": status, "termination": str(condition), "mip_gap": gap}
+        info = m.solver_model.getInfo()
+        gap, bound = max(float(info.mip_gap), 0.0), float(info.mip_dual_bound)
+    return {"solver_status": status, "termination": str(condition), "mip_gap": gap,
+            "objective_usd": float(m.objective.value), "objective_bound_usd": bound}
 
 
 def _table(var: Any, name: str, keep: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
@@ -211,147 +223,7 @@ def recourse_tables(sm: StochasticModel, probability: np.ndarray) -> dict[str, p
     return out
 
 
-class _OutOfTime(Exception):
-    pass
-
-
-def _in_time(deadline: float | None) -> None:
-    if deadline is not None and time.perf_counter() > deadline:
-        raise _OutOfTime
-
-
-def evaluate_first_stage(scenario: Scenario, fs_tables: dict[str, pd.DataFrame], futures: Sequence[Future],
-                         horizon_label: str, deadline: float | None = None) -> np.ndarray:
-    """Each future's cost (money + penalties) with this first stage fixed, by the stress evaluator."""
-    # the rebuild evaluator: the in-place one refuses openai-2025 on main (its self-check fails)
-    from gigawatt.stress.evaluate import RebuildEvaluator
-    from gigawatt.stress.first_stage import FirstStage
-
-    contracts = [c.id for c in scenario.contracts]
-    fs = FirstStage(horizon_label, fs_tables["builds"], fs_tables["rentals"], fs_tables["hosts"], contracts)
-    ev = RebuildEvaluator(scenario, fs)
-    costs = []
-    for values in futures:
-        _in_time(deadline)
-        costs.append(ev.objective(dict(values)))
-    return np.array(costs, dtype=float)
-
-
-def _plan_with_first_stage(scenario: Scenario, fs_tables: dict[str, pd.DataFrame], horizon_label: str,
-                           deadline: float) -> Plan:
-    """The base future's plan with the stochastic first stage fixed: the tables a Plan shows."""
-    from gigawatt.plan.build import build_model
-    from gigawatt.plan.solve import _assemble, _solve
-    from gigawatt.stress.first_stage import FirstStage, fix_first_stage
-
-    p = build_inputs(scenario)
-    m, ex = build_model(p)
-    fs = FirstStage(horizon_label, fs_tables["builds"], fs_tables["rentals"], fs_tables["hosts"],
-                    [c.id for c in scenario.contracts])
-    fix_first_stage(m, p, fs)
-    placement = _solve(p, m, None, deadline, lambda phase, info: None)
-    result = _assemble(p, m, ex)
-    result.metadata.update(placement)
-    return result
-
-
-def plan_stochastic(scenario: Scenario, futures: int | Sequence[Future] = 10, *, seed: int = 0,
-                    probabilities: Sequence[float] | None = None, risk_alpha: float = 0.95,
-                    risk_weight: float = 0.0, value_of_hedging: bool = True,
-                    progress: Progress | None = None) -> Plan:
-    """A plan whose first stage hedges across `futures` (a number to draw with `seed`, or the
-    futures themselves as factor values), minimising expected cost + risk_weight * CVaR."""
-    from gigawatt.plan.solve import scenario_hash
-
-    report = progress or (lambda phase, info: None)
-    if not 0 < risk_alpha < 1:
-        raise PlanError(f"--risk-alpha must lie strictly between 0 and 1, got {risk_alpha}")
-    if risk_weight < 0:
-        raise PlanError(f"--risk-weight must be 0 or more, got {risk_weight}")
-    t0 = time.perf_counter()
-    deadline = t0 + float(scenario.policy.time_limit_s)
-    if isinstance(futures, int):
-        if futures < 1:
-            raise PlanError(f"--stochastic needs at least 1 future, got {futures}")
-        drawn, prob = futures_of(scenario, futures, seed)
-    else:
-        drawn = [dict(f) for f in futures]
-        prob = np.full(len(drawn), 1.0 / len(drawn)) if probabilities is None else np.asarray(probabilities, float)
-    if len(prob) != len(drawn) or not math.isclose(float(prob.sum()), 1.0, rel_tol=1e-9) or (prob < 0).any():
-        raise PlanError("futures' probabilities must be one per future, non-negative, and sum to 1")
-    report("inputs", {"futures": len(drawn)})
-    p = stack_inputs([build_inputs(apply_sample(scenario, f)) for f in drawn])
-    decision_q = decision_quarter(scenario)
-    label = quarter_label(decision_q)
-    report("build", {})
-    sm = build_extensive_form(p, prob, decision_q, risk_alpha, risk_weight)
-    t_build = time.perf_counter() - t0
-    report("solve", {"variables": int(sm.m.nvars), "constraints": int(sm.m.ncons),
-                     "binaries": int(sm.m.variables.binaries.nvars)})
-    t1 = time.perf_counter()
-    solved = solve_extensive_form(sm, scenario, deadline)
-    t_solve = time.perf_counter() - t1
-    report("results", {})
-    fs_tables = first_stage_tables(sm)
-    per_future = recourse_tables(sm, prob)
-    costs = per_future["scenario_costs"]["cost_usd"].to_numpy()
-    expected = float(np.dot(costs, prob))
-    stats: dict[str, Any] = {
-        "futures": len(drawn), "seed": seed if isinstance(futures, int) else None,
-        "decision_horizon": label, "risk_alpha": risk_alpha, "risk_weight": risk_weight,
-        "expected_cost_usd": expected, "cvar_usd": cvar(costs, prob, risk_alpha),
-        "extensive_form": {"variables": int(sm.m.nvars), "constraints": int(sm.m.ncons),
-                           "binaries": int(sm.m.variables.binaries.nvars), "build_seconds": t_build,
-                           "solve_seconds": t_solve, **solved},
-    }
-    if value_of_hedging:
-        report("measuring the value of hedging: the mean future's plan and each future's own plan", {})
-        try:
-            stats.update(value_of_stochastic_solution(scenario, drawn, prob, expected, label, deadline))
-        except _OutOfTime:
-            stats.update({"vss_usd": None, "evpi_usd": None, "value_note": "VSS and EVPI not computed within "
-                          "policy.time_limit_s (they need one plan per future); raise it to see them"})
-        if risk_weight > 0:
-            neutral = plan_stochastic(scenario, drawn, probabilities=list(prob), risk_alpha=risk_alpha,
-                                      value_of_hedging=False)
-            n_stats = neutral.metadata["stochastic"]
-            stats["price_of_risk_aversion"] = {
-                "expected_cost_up_usd": expected - n_stats["expected_cost_usd"],
-                "cvar_down_usd": n_stats["cvar_usd"] - stats["cvar_usd"]}
-    result = _plan_with_first_stage(scenario, fs_tables, label, max(deadline, time.perf_counter() + 60))
-    result.tables.update(per_future)
-    result.metadata.update({
-        "scenario": scenario.name, "scenario_hash": scenario_hash(scenario), "version": gigawatt.__version__,
-        "solver": "highs", "build_seconds": t_build, "solve_seconds": t_solve,
-        "variables": int(sm.m.nvars), "constraints": int(sm.m.ncons), "stochastic": stats,
-        "mip_gap": max(solved["mip_gap"], float(result.metadata.get("mip_gap", 0.0))),
-    })
-    if solved["termination"] != "optimal" and result.status == "optimal":
-        result.status = "feasible"
-    return result
-
-
-def value_of_stochastic_solution(scenario: Scenario, futures: Sequence[Future], prob: np.ndarray,
-                                 expected: float, label: str, deadline: float | None = None) -> dict[str, float]:
-    """VSS: the mean future's plan evaluated in the same futures, minus the stochastic plan's
-    expected cost; EVPI: the stochastic expected cost minus the mean of each future's own optimum."""
-    from gigawatt.plan.solve import plan as plan_one
-
-    mean_plan = plan_one(apply_sample(scenario, mean_future(futures, prob)))
-    tables = {k: _before(mean_plan.tables.get(k, pd.DataFrame()), label) for k in ("builds", "rentals")}
-    tables["hosts"] = mean_plan.tables.get("hosts", pd.DataFrame(columns=["run", "kind", "location"]))
-    deterministic = evaluate_first_stage(scenario, tables, futures, label, deadline)
-    own = []
-    for f in futures:
-        _in_time(deadline)
-        own.append(plan_one(apply_sample(scenario, dict(f))).objective_usd)
-    det_expected = float(np.dot(deterministic, prob))
-    wait_and_see = float(np.dot(np.array(own), prob))
-    return {"deterministic_expected_cost_usd": det_expected, "vss_usd": det_expected - expected,
-            "wait_and_see_cost_usd": wait_and_see, "evpi_usd": expected - wait_and_see}
-
-
-def _before(df: pd.DataFrame, label: str) -> pd.DataFrame:
+def decided_before(df: pd.DataFrame, label: str) -> pd.DataFrame:
     if df is None or df.empty:
         return pd.DataFrame(columns=list(df.columns) if df is not None else [])
     first = parse_quarter(label)
@@ -365,3 +237,28 @@ def cvar(costs: np.ndarray, prob: np.ndarray, alpha: float) -> float:
     cum = np.cumsum(w)
     var = float(c[np.searchsorted(cum, alpha - 1e-12)])
     return var + float(np.dot(w, np.maximum(c - var, 0.0))) / (1 - alpha)
+
+
+@dataclasses.dataclass
+class ExtensiveSolution:
+    first_stage: dict[str, pd.DataFrame]      # builds, rentals, hosts shared by every future
+    recourse: dict[str, pd.DataFrame]         # scenario_costs, scenario_builds, ...
+    costs: np.ndarray                         # each future's cost (money + penalties)
+    stats: dict[str, Any]                     # size, build and solve seconds, termination, gap, bound
+
+
+def solve_futures(scenario: Scenario, inputs: Sequence[PlanInputs], probability: np.ndarray, *,
+                  risk_alpha: float = 0.95, risk_weight: float = 0.0, deadline: float) -> ExtensiveSolution:
+    """Stack the futures' inputs, build the extensive form, solve it within the deadline."""
+    t0 = time.perf_counter()
+    p = stack_inputs(inputs)
+    sm = build_extensive_form(p, probability, decision_quarter(scenario), risk_alpha, risk_weight)
+    t1 = time.perf_counter()
+    solved = solve_extensive_form(sm, scenario, deadline)
+    t2 = time.perf_counter()
+    recourse = recourse_tables(sm, probability)
+    stats = {"variables": int(sm.m.nvars), "constraints": int(sm.m.ncons),
+             "binaries": int(sm.m.variables.binaries.nvars), "build_seconds": t1 - t0,
+             "solve_seconds": t2 - t1, **solved}
+    return ExtensiveSolution(first_stage_tables(sm), recourse, recourse["scenario_costs"]["cost_usd"].to_numpy(),
+                             stats)

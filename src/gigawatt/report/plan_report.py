@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from gigawatt.plan.result import Plan
 from gigawatt.report.html import bullet_list, figure_html, page, table_html, write
+from gigawatt.report.stochastic_report import stochastic_sections
 
 SPEND_PARTS = ["facility_capex_usd", "it_capex_usd", "energy_usd", "cloud_usd", "contracts_usd"]
 # one colour per spend category, the same in the bar and the pie chart
@@ -104,4 +105,5 @@ def write_plan_report(plan: Plan, path: str | Path) -> Path:
     derated = derate_section(plan)
     if derated is not None:
         sections.insert(0, derated)
+    sections += stochastic_sections(plan)
     return write(path, page(f"gigawatt plan: {meta.get('scenario')}", subtitle, sections))

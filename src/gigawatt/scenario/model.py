@@ -408,6 +408,12 @@ class StochasticPolicy(Strict):
     risk_weight: Annotated[float, Field(ge=0, le=1e3)] = Field(
         default=0.0, description="weight of CVaR beside the expected cost (0: risk-neutral)")
     seed: Annotated[int, Field(ge=0)] = Field(default=0, description="the sampler's seed (as `gigawatt stress --seed`)")
+    out_of_sample: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=100, description="fresh futures (seed + 1) in which the deterministic and the hedged plan are "
+        "stressed side by side; 0: no check")
+    batches: Annotated[int, Field(ge=1, le=10_000)] = Field(
+        default=1, description="1: one extensive form over all futures; K > 1: K extensive forms over a share "
+        "each, the best proposal in all futures kept (sample-average approximation)")
 
 
 class Policy(Strict):
