@@ -77,3 +77,25 @@ def test_relax_and_round_is_exact_when_the_relaxation_is_whole():
     assert p.metadata["mip_gap"] == pytest.approx(0.0, abs=1e-9)
     assert p.metadata["objective_bound_usd"] <= p.objective_usd * (1 + 1e-9)
     assert p.tables["hosts"].to_dict("records") == [{"run": "run", "kind": "offer", "location": "cheap"}]
+
+
+def test_a_relaxation_stopped_early_bounds_nothing_so_branch_and_bound_decides(monkeypatch):
+    """If the LP relaxation ends on the time limit its objective is no bound: the plan must not
+    claim a gap against it; HiGHS's branch and bound gives the gap instead."""
+    from gigawatt.plan import solve
+
+    real_run = solve._run
+
+    def relaxation_times_out(solver, m, deadline, algorithm="choose"):
+        status, condition = real_run(solver, m, deadline, algorithm)
+        return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
+
+    monkeypatch.setattr(solve, "_run", relaxation_times_out)
+    run = {"id": "run", "total_exaflop": 1.0 * SECONDS_PER_QUARTER, "start": "2026Q1", "end": "2026Q2",
+           "mfu": 0.5, "allowed_accelerators": [H100], "min_colocated_accelerators": 100}
+    s = scenario(horizon={"start": "2026Q1", "end": "2026Q2"},
+                 cloud_offers=[offer("dear", 6.0), {**offer("cheap", 2.0, provider="cloud2"), "available_from": "2026Q2"}],
+                 demand={"training": [run]})
+    p = plan(s)
+    assert p.metadata["placement_method"] == "branch-and-bound"
+    assert p.npv_usd == pytest.approx(1.0 / 0.5 / H100_EF * 2.0 * 2190.0, rel=1e-9)

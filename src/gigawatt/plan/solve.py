@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import math
 import os
 import sys
 import time
@@ -144,13 +145,14 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     # basis, so the pinned re-solve below is a short warm start
     t_relax = time.perf_counter()
     status, condition = _run(solver, m, deadline, "ipm")
-    _check_solution(m, status, condition)
-    bound = float(m.objective.value or 0.0)
+    # only an optimal relaxation bounds the optimum (one stopped by the time limit bounds nothing)
+    relaxed = status == "ok" and condition == "optimal" and m.objective.value is not None
+    bound = float(m.objective.value) if relaxed and m.objective.value is not None else -math.inf
     relaxation_s = time.perf_counter() - t_relax
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
     rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)), bound,
-                     p.scenario.policy.mip_gap)
+                     p.scenario.policy.mip_gap) if relaxed else None
     gap = _gap(rounded, bound)
     method = "relax-and-round"
     if gap > p.scenario.policy.mip_gap:
