@@ -34,11 +34,23 @@ def test_round_hosts_takes_each_runs_largest_host_over_every_kind_first_one_on_t
     assert got["host_offer"].values.tolist() == [[1], [0], [0]]           # r3: hosted nowhere
 
 
+def test_round_hosts_considers_contracts_and_ignores_a_kind_with_no_locations():
+    relaxed = {
+        "host_site": _grid([[0.3], [0.0], [1e-6]], "site", ["s1"]),
+        "host_offer": _grid([[0.0], [0.4], [0.0]], "offer", ["o1"]).isel(offer=slice(0, 0)),   # no offers
+        "host_contract": _grid([[0.7], [0.4], [0.0]], "contract", ["c1"]),
+    }
+    got = round_hosts(relaxed)
+    assert got["host_site"].values.tolist() == [[0], [0], [0]]        # r3: 1e-6 is solver noise, not a host
+    assert got["host_contract"].values.tolist() == [[1], [1], [0]]
+    assert got["host_offer"].sizes["offer"] == 0
+
+
 def test_round_missed_rounds_at_half_or_up_at_any_shortfall():
-    runs = pd.Index(["a", "b", "c", "d", "masked"], name="demand")
-    solved = xr.DataArray([0.0, 0.2, 0.5, 1.0, np.nan], coords=[runs])
-    assert round_missed(solved, up=False)["missed"].values.tolist() == [0, 0, 1, 1, 0]
-    assert round_missed(solved, up=True)["missed"].values.tolist() == [0, 1, 1, 1, 0]
+    runs = pd.Index(["a", "b", "c", "d", "masked", "noise"], name="demand")
+    solved = xr.DataArray([0.0, 0.2, 0.5, 1.0, np.nan, 1e-6], coords=[runs])
+    assert round_missed(solved, up=False)["missed"].values.tolist() == [0, 0, 1, 1, 0, 0]
+    assert round_missed(solved, up=True)["missed"].values.tolist() == [0, 1, 1, 1, 0, 0]
     assert round_missed(None, up=True) == {}
 
 

@@ -20,8 +20,10 @@ def round_hosts(relaxed: dict[str, xr.DataArray]) -> dict[str, xr.DataArray]:
     values = {kind: relaxed[f"host_{kind}"].fillna(-1.0) for kind in HOST_KINDS if f"host_{kind}" in relaxed}
     if not values:
         return {}
-    best = xr.concat([v.max(kind) if v.sizes[kind] else v.sum(kind) - 1 for kind, v in values.items()],
-                     dim="kind").max("kind")
+    sized = [v.max(kind) for kind, v in values.items() if v.sizes[kind]]
+    if not sized:
+        return {f"host_{kind}": xr.zeros_like(v) for kind, v in values.items()}
+    best = xr.concat(sized, dim="kind").max("kind")
     out: dict[str, xr.DataArray] = {}
     taken = xr.zeros_like(best, dtype=bool)
     for kind, v in values.items():
