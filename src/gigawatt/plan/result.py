@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from gigawatt.json_values import finite
 
 TABLES = (
     "capacity", "spend", "finance", "unmet", "shadow_price", "security", "training",
@@ -91,7 +92,7 @@ class Plan:
             "explanations": self.explanations, "unit_costs": self.unit_costs,
             "metadata": self.metadata,
         }
-        return write_plan(directory, _finite(meta), self.tables, fmt)
+        return write_plan(directory, finite(meta), self.tables, fmt)
 
     @classmethod
     def load(cls, directory: str | Path) -> Plan:
@@ -103,13 +104,3 @@ class Plan:
                    explanations=meta["explanations"], unit_costs=meta["unit_costs"], metadata=meta["metadata"],
                    penalties_usd=meta.get("penalties_usd") or {})
 
-
-def _finite(obj: Any) -> Any:
-    """JSON has no NaN or infinity: write them as null."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import math
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -93,16 +92,6 @@ def read_table(kind: str, artifacts: dict[str, bytes], name: str) -> pd.DataFram
     prefix = PREFIX[kind]
     return pd.read_parquet(io.BytesIO(artifacts[f"{prefix}{name}.parquet"]))
 
-
-def finite(value: Any) -> Any:
-    """JSON has no NaN or infinity: they become null."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {str(k): finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [finite(v) for v in value]
-    return value
 
 
 def records(df: pd.DataFrame) -> list[dict[str, Any]]:

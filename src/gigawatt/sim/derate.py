@@ -11,7 +11,6 @@ the report can say how much capacity the derate adds.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import pandas as pd
 
 from gigawatt.errors import SimulationError
+from gigawatt.json_values import finite
 from gigawatt.scenario.model import Scenario
 from gigawatt.sim.roundtrip import RoundTrip
 
@@ -44,7 +44,7 @@ def save_round_trip(rt: RoundTrip, directory: str | Path, scenario_hash: str, pl
     manifest = {"kind": KIND, "scenario_hash": scenario_hash, "plan": plan_dir, **facts,
                 "availability": rt.availability, "late_runs": rt.late_runs(), "summary": rt.summary,
                 "notes": rt.notes}
-    (saving / MANIFEST).write_text(json.dumps(_finite(manifest), indent=1))
+    (saving / MANIFEST).write_text(json.dumps(finite(manifest), indent=1))
     if target.exists():
         shutil.rmtree(target)
     saving.rename(target)
@@ -127,12 +127,3 @@ def derate_summary(table: pd.DataFrame) -> str:
     return (f"the derate adds {now - base:+,.0f} accelerator-quarters over the horizon{share}; most in "
             f"{top['period']}: {top['mw_added']:+,.1f} MW ({top['accelerators_added']:+,.0f} accelerators)")
 
-
-def _finite(obj: Any) -> Any:
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, dict):
-        return {k: _finite(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_finite(v) for v in obj]
-    return obj

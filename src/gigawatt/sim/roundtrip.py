@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from gigawatt.errors import SimulationError
+from gigawatt.json_values import finite
 from gigawatt.periods import SECONDS_PER_QUARTER
 from gigawatt.plan.result import Plan
 from gigawatt.scenario.model import Scenario
@@ -91,8 +92,7 @@ class RoundTrip:
 
     def to_json(self) -> dict[str, Any]:
         def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            return [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
-                    for row in df.to_dict(orient="records")]
+            return finite(df.to_dict(orient="records"))
 
         return {**self.summary, "late_runs": self.late_runs(), "availability": self.availability,
                 "runs": records(self.runs), "inference_loads": records(self.inference),

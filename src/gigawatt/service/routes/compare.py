@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
+from gigawatt.json_values import finite
 from gigawatt.plan.compare import compare_plans
 from gigawatt.service.auth import Viewer
-from gigawatt.service.results import finite
 from gigawatt.service.routes import WRITE_ERRORS
 from gigawatt.service.routes.results import plan_of
 from gigawatt.service.schemas import CompareOut

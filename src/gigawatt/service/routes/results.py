@@ -12,6 +12,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
+from gigawatt.json_values import finite
 from gigawatt.service import results
 from gigawatt.service.auth import Viewer
 from gigawatt.service.errors import ApiError, not_found
@@ -58,7 +59,7 @@ def summary(run_id: RunId, request: Request, who: Viewer) -> ResultIndex:
                             "simulate": lambda: results.sim_summary(arts),
                             "stress": lambda: results.stress_summary(arts)}[run.kind]()
     return ResultIndex(run=run.id, kind=run.kind, tables=results.table_names(run.kind, arts),  # type: ignore[arg-type]
-                       summary=results.finite(data))
+                       summary=finite(data))
 
 
 @router.get("/{run_id}/result/{table}", response_model=TableOut, responses={200: {"content": {
