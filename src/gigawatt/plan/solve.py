@@ -88,9 +88,10 @@ def _pin(m: Model, values: dict[str, xr.DataArray]) -> None:
         var.update(lower=fixed, upper=fixed)
 
 
-def _unpin(m: Model, names: list[str]) -> None:
-    for name in names:
-        m.variables[name].update(lower=0.0, upper=1.0)
+def _unpin(m: Model, bounds: dict[str, tuple[xr.DataArray, xr.DataArray]]) -> None:
+    """Give binaries back the bounds the model was built with (a run missed up front stays missed)."""
+    for name, (lower, upper) in bounds.items():
+        m.variables[name].update(lower=lower, upper=upper)
 
 
 def _round(m: Model, solver: solvers.Solver, deadline: float, bound: float, gap: float) -> float | None:
@@ -134,6 +135,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
         solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
                                           explicit_coordinate_names=False, set_names=False)
     binaries = list(m.variables.binaries)
+    built = {name: (m.variables[name].lower.copy(), m.variables[name].upper.copy()) for name in binaries}
     if not binaries:
         status, condition = _run(solver, m, deadline)
         _check_solution(m, status, condition)
@@ -146,8 +148,9 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     t_relax = time.perf_counter()
     status, condition = _run(solver, m, deadline, "ipm")
     # only an optimal relaxation bounds the optimum (one stopped by the time limit bounds nothing)
-    relaxed = status == "ok" and condition == "optimal" and m.objective.value is not None
-    bound = float(m.objective.value) if relaxed and m.objective.value is not None else -math.inf
+    value = m.objective.value
+    relaxed = status == "ok" and condition == "optimal" and value is not None
+    bound = float(value) if relaxed and value is not None else -math.inf
     relaxation_s = time.perf_counter() - t_relax
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
@@ -156,13 +159,13 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     gap = _gap(rounded, bound)
     method = "relax-and-round"
     if gap > p.scenario.policy.mip_gap:
-        _unpin(m, binaries)
+        _unpin(m, built)
         found = _branch_and_bound(m, solver, binaries, deadline, start=rounded is not None)
         if found is None:
             _check_solution(m, "warning", "no integer solution within the time limit")
         info = solver.solver_model.getInfo()
         bound = max(bound, float(info.mip_dual_bound))
-        rounded, gap, method = found, _gap(found, bound), "branch-and-bound"
+        gap, method = _gap(found, bound), "branch-and-bound"
     report("placed", {"mip_gap": gap})
     # the final solve is an LP with every choice pinned: MIPs give no duals
     found_values = {name: m.variables[name].solution for name in binaries}
@@ -194,7 +197,7 @@ def _branch_and_bound(m: Model, solver: solvers.Solver, binaries: list[str], dea
         m.variables[name].unrelax()
     if incumbent is not None:
         h.setSolution(incumbent)
-    status, _ = _run(solver, m, deadline)
+    _run(solver, m, deadline)
     value = m.objective.value
     return float(value) if value is not None and np.isfinite(value) else None
 
