@@ -28,6 +28,7 @@ from gigawatt.sim.packing import (
     NodeCluster,
     TaskShapes,
     fragmentation,
+    gpu_requests,
     place_at,
 )
 from gigawatt.sim.result import _quantiles
@@ -83,9 +84,7 @@ def replay(nodes: pd.DataFrame, tasks: pd.DataFrame, policy: str = "best-fit", *
     shapes = TaskShapes.of(table)
     rng = np.random.default_rng(seed)
     frag = fragmentation(cl.cpu, cl.mem, cl.gpu, shapes) if policy == "fgd" else None
-    k = table["num_gpu"].to_numpy(int)
-    d = np.where(k == 1, table["gpu_milli"].to_numpy(float), float(FULL))
-    d = np.where(k == 0, 0.0, d)
+    k, d = gpu_requests(table)
     shape = list(zip(k.tolist(), d.tolist(), table["cpu_milli"].to_numpy(float).tolist(),
                      table["memory_mib"].to_numpy(float).tolist(), table["gpu_spec"].astype(str).tolist(), strict=True))
     arrival, run = table["arrival_s"].to_numpy(float) / compress, table["run_s"].to_numpy(float)

@@ -100,6 +100,14 @@ class TaskShapes:
                    (shapes["n"] / shapes["n"].sum()).to_numpy(float))
 
 
+def gpu_requests(tasks: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per task: GPUs asked for, and the milli-GPU share of each (a share only for a single GPU;
+    whole GPUs otherwise; none for a CPU-only task)."""
+    k = tasks["num_gpu"].to_numpy(int)
+    d = np.where(k == 1, tasks["gpu_milli"].to_numpy(float), float(FULL))
+    return k, np.where(k == 0, 0.0, d)
+
+
 def fragmentation(cpu: np.ndarray, mem: np.ndarray, gpu: np.ndarray, shapes: TaskShapes) -> np.ndarray:
     """Per node: expected milli-GPUs a task of the workload could not use there (FGD's F_n(M))."""
     total = gpu.sum(axis=1)
@@ -215,9 +223,7 @@ def fill(nodes: pd.DataFrame, tasks: pd.DataFrame, policy: str = "best-fit", *, 
     shapes = TaskShapes.of(tasks)
     rng = np.random.default_rng(seed)
     frag = fragmentation(cl.cpu, cl.mem, cl.gpu, shapes) if policy == "fgd" else None
-    k_all = tasks["num_gpu"].to_numpy(int)
-    d_all = np.where(k_all == 1, tasks["gpu_milli"].to_numpy(float), float(FULL))
-    d_all = np.where(k_all == 0, 0.0, d_all)
+    k_all, d_all = gpu_requests(tasks)
     cpu_all, mem_all = tasks["cpu_milli"].to_numpy(float), tasks["memory_mib"].to_numpy(float)
     spec = tasks["gpu_spec"].to_numpy(str)
     gpus_of = np.where(k_all == 1, d_all / FULL, k_all)
