@@ -74,17 +74,23 @@ def test_a_site_hosts_a_run_only_if_it_can_hold_the_cluster_every_quarter_of_its
     assert ok.to_series().to_dict() == {"early": True, "late_grid": False, "lead": False, "lead_existing": True}
 
 
-def test_relax_and_round_is_exact_when_the_relaxation_is_whole():
-    """One run, cheapest in its second quarter: the relaxation is already integral, so rounding
-    proves the optimum (gap 0) without branch and bound; the bound never exceeds the plan's cost."""
+def cheapest_in_its_second_quarter():
+    """One co-located run of 1 EF/s-quarter at MFU 0.5 over two quarters: $6/h in the first, $2/h
+    from the second. Optimum by hand: all of it on the cheap offer in 2026Q2 (rate 0)."""
     run = {"id": "run", "total_exaflop": 1.0 * SECONDS_PER_QUARTER, "start": "2026Q1", "end": "2026Q2",
            "mfu": 0.5, "allowed_accelerators": [H100], "min_colocated_accelerators": 100}
     s = scenario(horizon={"start": "2026Q1", "end": "2026Q2"},
                  cloud_offers=[offer("dear", 6.0), {**offer("cheap", 2.0, provider="cloud2"), "available_from": "2026Q2"}],
                  demand={"training": [run]})
+    return s, 1.0 / 0.5 / H100_EF * 2.0 * 2190.0
+
+
+def test_relax_and_round_is_exact_when_the_relaxation_is_whole():
+    """One run, cheapest in its second quarter: the relaxation is already integral, so rounding
+    proves the optimum (gap 0) without branch and bound; the bound never exceeds the plan's cost."""
+    s, cost = cheapest_in_its_second_quarter()
     p = plan(s)
-    units = 1.0 / 0.5 / H100_EF
-    assert p.npv_usd == pytest.approx(units * 2.0 * 2190.0, rel=1e-9)
+    assert p.npv_usd == pytest.approx(cost, rel=1e-9)
     assert p.metadata["placement_method"] == "relax-and-round"
     assert p.metadata["mip_gap"] == pytest.approx(0.0, abs=1e-9)
     assert p.metadata["objective_bound_usd"] <= p.objective_usd * (1 + 1e-9)
@@ -103,11 +109,7 @@ def test_a_relaxation_stopped_early_bounds_nothing_so_branch_and_bound_decides(m
         return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
 
     monkeypatch.setattr(solve, "_run", relaxation_times_out)
-    run = {"id": "run", "total_exaflop": 1.0 * SECONDS_PER_QUARTER, "start": "2026Q1", "end": "2026Q2",
-           "mfu": 0.5, "allowed_accelerators": [H100], "min_colocated_accelerators": 100}
-    s = scenario(horizon={"start": "2026Q1", "end": "2026Q2"},
-                 cloud_offers=[offer("dear", 6.0), {**offer("cheap", 2.0, provider="cloud2"), "available_from": "2026Q2"}],
-                 demand={"training": [run]})
+    s, cost = cheapest_in_its_second_quarter()
     p = plan(s)
     assert p.metadata["placement_method"] == "branch-and-bound"
-    assert p.npv_usd == pytest.approx(1.0 / 0.5 / H100_EF * 2.0 * 2190.0, rel=1e-9)
+    assert p.npv_usd == pytest.approx(cost, rel=1e-9)
