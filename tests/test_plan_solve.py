@@ -123,15 +123,15 @@ def test_a_rounding_re_solve_stopped_by_a_limit_is_not_a_plan(monkeypatch):
     from gigawatt.plan import solve
 
     real_run = solve._run
-    calls = {"simplex": 0}
+    branched = []
 
-    def first_re_solve_stops(solver, m, deadline, algorithm="choose"):
-        if algorithm == "simplex" and calls["simplex"] == 0:
-            calls["simplex"] += 1
+    def re_solves_stop_until_branch_and_bound(solver, m, deadline, algorithm="choose"):
+        branched.append(algorithm == "choose")
+        if algorithm == "simplex" and not any(branched):
             return "ok", "time_limit"            # as linopy maps HiGHS's kTimeLimit
         return real_run(solver, m, deadline, algorithm)
 
-    monkeypatch.setattr(solve, "_run", first_re_solve_stops)
+    monkeypatch.setattr(solve, "_run", re_solves_stop_until_branch_and_bound)
     s, cost = cheapest_in_its_second_quarter()
     p = plan(s)
     assert p.metadata["placement_method"] == "branch-and-bound"

@@ -158,6 +158,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     relaxed = status == "ok" and condition == "optimal" and value is not None
     bound = float(value) if relaxed and value is not None else -math.inf
     relaxation_s = time.perf_counter() - t_relax
+    relaxed_basis = solver.solver_model.getBasis() if relaxed else None
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
     rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)), bound,
@@ -172,6 +173,9 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
         info = solver.solver_model.getInfo()
         bound = max(bound, float(info.mip_dual_bound))
         gap, method = _gap(found, bound), "branch-and-bound"
+        if relaxed_basis is not None:
+            # the basis branch and bound leaves is far from the pinned LP's; the relaxation's is near
+            solver.solver_model.setBasis(relaxed_basis)
     report("placed", {"mip_gap": gap})
     # the final solve is an LP with every choice pinned: MIPs give no duals
     found_values = {name: m.variables[name].solution for name in binaries}
