@@ -167,7 +167,10 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     method = "relax-and-round"
     if gap > p.scenario.policy.mip_gap:
         _unpin(m, built)
-        found = _branch_and_bound(m, solver, binaries, deadline, start=rounded is not None)
+        # leave the final LP its time: warm from the relaxation's basis it takes well under the
+        # relaxation's own time
+        reserve = min(max(relaxation_s, 5.0), 0.25 * max(deadline - time.perf_counter(), 0.0))
+        found = _branch_and_bound(m, solver, binaries, deadline - reserve, start=rounded is not None)
         if found is None:
             _check_solution(m, "warning", "no integer solution within the time limit")
         info = solver.solver_model.getInfo()
