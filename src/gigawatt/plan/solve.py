@@ -103,20 +103,41 @@ def _unpin(m: Model, bounds: dict[str, tuple[xr.DataArray, xr.DataArray]]) -> No
 
 def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
     """From the solved relaxation: each run may only be hosted where the relaxation hosts most of
-    it; re-solve; a run still not wholly hosted there (its cluster conflicts with others', e.g.
-    chip deals cannot fill every cluster at once) is hosted nowhere, the rest pinned. Then pin
-    which runs are missed (those the re-solve misses half of; if serving the rest whole is
-    infeasible, any it misses) and re-solve. Every re-solve starts warm. The pinned plan's
-    cost (beyond the gap, it is where branch and bound starts: far better than what HiGHS's own
-    heuristics find first on large models), or None if pinning left no feasible plan or no time."""
+    it; re-solve. A run then hosted there only in part (its cluster conflicts with others', e.g.
+    chip deals cannot fill every cluster at once) is either hosted there whole or nowhere: both
+    are tried, the cheaper kept. Then pin which runs are missed (those the re-solve misses half
+    of; if serving the rest whole is infeasible, any it misses). Every re-solve starts warm.
+    The pinned plan's cost (beyond the gap, it is where branch and bound starts: far better than
+    what HiGHS's own heuristics find first on large models), or None if pinning left no feasible
+    plan or no time."""
     hosts = [name for name in m.variables if name.startswith("host_")]
     chosen = round_hosts({name: m.variables[name].solution for name in hosts})
     for name, pick in chosen.items():
         m.variables[name].update(lower=0.0, upper=pick.fillna(0.0))
     if not _solved(*_run(solver, m, deadline, "simplex")):
         return None
+    solution = {name: m.variables[name].solution for name in hosts}
     # a hair under 1 is HiGHS's tolerance, not a split: pin the value it found, not a rounded 1
-    _pin(m, {name: m.variables[name].solution.where(m.variables[name].solution >= 1 - 1e-6, 0.0) for name in hosts})
+    nowhere = {name: v.where(v >= 1 - 1e-6, 0.0) for name, v in solution.items()}
+    whole = {name: v.where(v >= 1 - 1e-6, (v > 1e-6).astype(float)) for name, v in solution.items()}
+    split = any(not whole[name].equals(nowhere[name]) for name in hosts)
+    options = [nowhere, whole] if split else [nowhere]
+    tried = [_pin_hosts_and_missed(m, solver, deadline, hosting) for hosting in options]
+    feasible = [found for found in tried if found is not None]
+    if not feasible:
+        return None
+    best = min(feasible, key=lambda found: found[0])
+    if best is not tried[-1]:          # the model holds the last one tried: back to the best
+        _pin(m, best[1])
+        if not _solved(*_run(solver, m, deadline, "simplex")):
+            return None
+    return best[0]
+
+
+def _pin_hosts_and_missed(m: Model, solver: solvers.Solver, deadline: float, hosting: dict[str, xr.DataArray],
+                          ) -> tuple[float, dict[str, xr.DataArray]] | None:
+    """Pin the hosts, re-solve, pin which runs are missed, re-solve: the cost and every pin."""
+    _pin(m, hosting)
     if not _solved(*_run(solver, m, deadline, "simplex")):
         return None
     solved = m.variables["missed"].solution if "missed" in m.variables else None
@@ -124,8 +145,8 @@ def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
     same = all(near[name].equals(safe[name]) for name in near)
     for choice in [near] if same else [near, safe]:
         _pin(m, choice)
-        if _solved(*_run(solver, m, deadline, "simplex")):
-            return float(m.objective.value)
+        if _solved(*_run(solver, m, deadline, "simplex")) and m.objective.value is not None:
+            return float(m.objective.value), {**hosting, **choice}
     return None
 
 
