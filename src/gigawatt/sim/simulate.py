@@ -14,7 +14,7 @@ from gigawatt.sim.cluster import GangCluster, Job
 from gigawatt.sim.engine import Engine
 from gigawatt.sim.failures import FailureModel, NodeFailure, Outage
 from gigawatt.sim.fleet import PLACEMENTS, Fleet
-from gigawatt.sim.policies import Policy, get_policy
+from gigawatt.sim.policies import Policy, first_fit, get_policy
 from gigawatt.sim.result import SimResult, _quantiles
 from gigawatt.sim.workload import validate_jobs
 
@@ -90,9 +90,11 @@ def simulate(
 ) -> SimResult:
     """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
 
-    `core`: "python" (the event engine and pluggable policies), "compiled" (the closed
-    FIFO model in C, failures and spares included: no outages, Gantt or event log,
-    one-accelerator nodes and whole accelerators), or "auto" (compiled when it applies). `placement`: how a gang is put on a
+    `core`: "python" (the event engine and pluggable policies), "compiled" (the closed model
+    in C: first-fit policies, FIFO or EASY backfill, with or without failover; failures,
+    spares, checkpoints, outages, prices and the Gantt included; no event log or injected
+    node failures; one-accelerator nodes and whole accelerators), or "auto" (compiled when
+    it applies). `placement`: how a gang is put on a
     pool's nodes (first-fit, best-fit, worst-fit, random-fit).
     """
     if placement not in PLACEMENTS:
@@ -112,16 +114,17 @@ def simulate(
     span = horizon if math.isfinite(horizon) else \
         float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
-    closed = pol.name == "fifo" and not outages and not record \
-        and not node_failures and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
-        and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
+    closed = pol.choose is first_fit and not record and not node_failures \
+        and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any()
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
-        raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
-                              "outages, injected node failures, Gantt, event log or inference services, on "
-                              "one-accelerator nodes and whole accelerators)")
+        raise SimulationError("the compiled core is unavailable or does not apply (it runs first-fit policies "
+                              "(fifo, easy-backfill, failover, backfill-failover) without injected node "
+                              "failures, event log or inference services, on one-accelerator nodes and whole "
+                              "accelerators)")
     if fast is not None:
-        result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed, gantt_jobs, progress)
+        result = _run_compiled(fast, fleet, table, pol, fail, outages or [], horizon, span, step, seed,
+                               gantt_jobs, progress)
         result.notes += rejected
         return result
     jobs = jobs_from_table(table)
@@ -154,9 +157,9 @@ def simulate(
                    fragmented_s=cluster.fragmented_s)
 
 
-def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
-                  span: float, step: float, seed: int, gantt_jobs: int = 0,
-                  progress: Progress | None = None) -> SimResult:
+def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: FailureModel,  # type: ignore[no-untyped-def]
+                  outages: list[Outage], horizon: float, span: float, step: float, seed: int,
+                  gantt_jobs: int = 0, progress: Progress | None = None) -> SimResult:
     """The compiled core fed columns: no object per job."""
     pools = fleet.pools
     codes, sets = _allowed_sets(table)
@@ -166,30 +169,32 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
     cols = {k: np.array(table[c].to_numpy(float), dtype=float)        # writable copies for the core
             for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
     f = cols.__getitem__
+    hits = np.array([[o.target in (p.id, p.site, p.provider) for p in pools] for o in outages],
+                    dtype=np.uint8).reshape(len(outages), len(pools))
     on = fail.enabled
     largest = _largest(table, gantt_jobs)
     flags = np.zeros(len(table), dtype=np.uint8)
     flags[largest] = 1
     t0 = time.perf_counter()
-    out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
-                        np.array([p.capacity for p in pools], dtype=float),
-                        np.array([p.speed for p in pools], dtype=float),
-                        np.array([p.spares for p in pools], dtype=np.int64),
-                        fail.rate_per_accelerator_hour / 3600.0 if on else 0.0,
-                        fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
-                        fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
-                        fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
-                        horizon, step, int(span // step) + 2, seed, flags, progress, span,
-                        max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
+    out = fast.run(f("arrival"), f("size"), f("work"), allowed,
+                   np.array([p.capacity for p in pools], dtype=float),
+                   np.array([p.speed for p in pools], dtype=float),
+                   np.array([p.spares for p in pools], dtype=np.int64),
+                   np.array([p.usd_per_hour for p in pools], dtype=float),
+                   fail.rate_per_accelerator_hour / 3600.0 if on else 0.0,
+                   fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
+                   fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
+                   fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
+                   np.array([o.start_s for o in outages], dtype=float),
+                   np.array([o.duration_s for o in outages], dtype=float), hits,
+                   pol.backfill, pol.failover, pol.backfill_depth,
+                   horizon, step, int(span // step) + 2, seed, flags, progress, span,
+                   max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
-                                  "interruptions")}
-    arrays["failure_interruptions"] = out["interruptions"]
-    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(table))})
-    price = np.array([p.usd_per_hour for p in pools])
-    if price.any() and len(pools) == 1:
-        arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
+                                  "interruptions", "failure_interruptions", "cost_usd")}
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work")})
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
     names, sizes = table["name"].to_numpy(), f("size")
     order = {int(i): r for r, i in enumerate(largest)}
