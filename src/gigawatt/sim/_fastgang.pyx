@@ -143,22 +143,6 @@ cdef enum:
     OUTAGE_ENDS = 6
 
 
-cdef struct EndId:
-    double end
-    long long id
-
-
-cdef int _cmp_end(const void* a, const void* b) noexcept nogil:
-    """Running jobs by (expected end, id), the order EASY backfill frees them in."""
-    cdef const EndId* x = <const EndId*> a
-    cdef const EndId* y = <const EndId*> b
-    if x.end < y.end:
-        return -1
-    if x.end > y.end:
-        return 1
-    return (x.id > y.id) - (x.id < y.id)
-
-
 cdef class _Gang:
     """The state of one run: per-job and per-pool arrays, the queue (a linked list) and the heap."""
     # inputs
@@ -175,6 +159,8 @@ cdef class _Gang:
     cdef double[:] fr, br
     cdef long long[:] nr, sf, down
     cdef long long[:, :] rn
+    cdef double[:, :] se_end           # running jobs per pool by (expected end, id), for backfill
+    cdef long long[:, :] se_id
     # clock, timeline, queue
     cdef double now, busy, last
     cdef double[:] bk
@@ -182,11 +168,9 @@ cdef class _Gang:
     cdef long long qhead, qtail, qn, nrun_total
     cdef _Heap heap
     cdef long long* order
-    cdef EndId* byend
 
     def __dealloc__(self):
         free(self.order)
-        free(self.byend)
 
     cdef inline void push(self, double t, int kind, Py_ssize_t idx, long long ver) noexcept:
         if t < self.now:               # as Engine.at: never before now
@@ -268,7 +252,52 @@ cdef class _Gang:
         compute = (self.work[i] - self.dn[i]) / self.speed[j]
         run = self.so[i] + compute + ckpts_before(compute, self.interval) * self.stall
         self.ee[i] = self.now + run
+        self.by_end_insert(i, j)
         self.push(self.now + run, FINISH, i, self.ver[i])
+
+    cdef inline Py_ssize_t by_end_position(self, long long i, Py_ssize_t j) noexcept:
+        """Where (ee[i], i) goes in pool j's running jobs by (expected end, id): binary search."""
+        cdef Py_ssize_t lo = 0, hi = self.nr[j] - 1, mid
+        cdef double e = self.ee[i]
+        if self.backfill == 0:
+            return 0
+        # nr[j] already counts job i on insertion; search the others
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.se_end[j, mid] < e or (self.se_end[j, mid] == e and self.se_id[j, mid] < i):
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef inline void by_end_insert(self, long long i, Py_ssize_t j) noexcept:
+        cdef Py_ssize_t m, at
+        if not self.backfill:
+            return
+        at = self.by_end_position(i, j)
+        m = self.nr[j] - 1
+        while m > at:
+            self.se_end[j, m] = self.se_end[j, m - 1]
+            self.se_id[j, m] = self.se_id[j, m - 1]
+            m -= 1
+        self.se_end[j, at] = self.ee[i]
+        self.se_id[j, at] = i
+
+    cdef inline void by_end_remove(self, long long i, Py_ssize_t j) noexcept:
+        """Before nr[j] drops: take job i out of pool j's list by expected end."""
+        cdef Py_ssize_t m, last = self.nr[j] - 1, lo = 0, hi = self.nr[j] - 1, mid
+        cdef double e = self.ee[i]
+        if not self.backfill:
+            return
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.se_end[j, mid] < e or (self.se_end[j, mid] == e and self.se_id[j, mid] < i):
+                lo = mid + 1
+            else:
+                hi = mid
+        for m in range(lo, last):
+            self.se_end[j, m] = self.se_end[j, m + 1]
+            self.se_id[j, m] = self.se_id[j, m + 1]
 
     cdef int release(self, long long i) except -1:
         """Give back a running job's accelerators and book the time it held them."""
@@ -277,6 +306,7 @@ cdef class _Gang:
         if self.keep and self.gantt[i]:
             self.segments.append((i, self.ss[i], self.ss[i] + held, j))
         self.fr[j] += self.size[i]
+        self.by_end_remove(i, j)
         m = self.sl[i]
         self.nr[j] -= 1
         self.rn[j, m] = self.rn[j, self.nr[j]]
@@ -345,7 +375,7 @@ cdef class _Gang:
     cdef int backfill_behind(self, long long head) except -1:
         """EASY: reserve the head's earliest start; later jobs may run if they don't delay it."""
         cdef double shadow = INFINITY, spare = 0.0, free_, ends
-        cdef Py_ssize_t k, m, cnt, spool = -1, j, p = self.pin[head]
+        cdef Py_ssize_t k, m, spool = -1, j, p = self.pin[head]
         cdef long long cur, i, pos = 0
         cdef bint usable
         for k in range(self.npools):
@@ -358,16 +388,11 @@ cdef class _Gang:
             if free_ >= self.size[head]:
                 shadow, spool, spare = self.now, k, free_ - self.size[head]
                 break
-            cnt = self.nr[k]
-            for m in range(cnt):
-                self.byend[m].id = self.rn[k, m]
-                self.byend[m].end = self.ee[self.rn[k, m]]
-            qsort(self.byend, cnt, sizeof(EndId), _cmp_end)
-            for m in range(cnt):
-                free_ += self.size[self.byend[m].id]
+            for m in range(self.nr[k]):
+                free_ += self.size[self.se_id[k, m]]
                 if free_ >= self.size[head]:
-                    if self.byend[m].end < shadow:
-                        shadow, spool, spare = self.byend[m].end, k, free_ - self.size[head]
+                    if self.se_end[k, m] < shadow:
+                        shadow, spool, spare = self.se_end[k, m], k, free_ - self.size[head]
                     break
         cur = self.qnext[head]
         while cur >= 0:
@@ -488,8 +513,9 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
     if width < 1:
         width = 1
     g.rn = np.zeros((npools, width), dtype=np.int64)   # running jobs per pool
+    g.se_end = np.zeros((npools, width if backfill else 1))
+    g.se_id = np.zeros((npools, width if backfill else 1), dtype=np.int64)
     g.order = <long long*> malloc(width * sizeof(long long))
-    g.byend = <EndId*> malloc(width * sizeof(EndId))
     g.now, g.busy, g.last = 0.0, 0.0, 0.0
     # the Python core's start-up order: first arrival, outages, then each pool's failure stream
     if n > 0:
