@@ -31,9 +31,11 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
 
     columns = [df[c].tolist() for c in ("name", "arrival_s", "accelerators", "work_s", "allowed", "kind")]
     groups = df["scale_up"].tolist() if "scale_up" in df.columns else [0.0] * len(df)
+    moves = df["failover"].tolist() if "failover" in df.columns else [""] * len(df)
     return [
-        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k, group=gr)
-        for i, (n, a, s, w, al, k, gr) in enumerate(zip(*columns, groups, strict=True))
+        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k, group=gr,
+            failover=frozenset(x for x in mv.split("|") if x) or None)
+        for i, (n, a, s, w, al, k, gr, mv) in enumerate(zip(*columns, groups, moves, strict=True))
     ]
 
 
@@ -87,6 +89,8 @@ def simulate(
     core: str = "auto",
     placement: str = "first-fit",
     node_failures: list[NodeFailure] | None = None,
+    failover_after_s: float | None = None,
+    transfer_s: float = 0.0,
 ) -> SimResult:
     """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
 
@@ -95,10 +99,16 @@ def simulate(
     spares, checkpoints, outages, prices and the Gantt included; no event log or injected
     node failures; one-accelerator nodes and whole accelerators), or "auto" (compiled when
     it applies). `placement`: how a gang is put on a
-    pool's nodes (first-fit, best-fit, worst-fit, random-fit).
+    pool's nodes (first-fit, best-fit, worst-fit, random-fit). `failover_after_s`: a job with a
+    `failover` column entry whose pool has been down this long moves to the first pool of that
+    set with room, restarting from its last checkpoint after `transfer_s` more (None: never).
     """
     if placement not in PLACEMENTS:
         raise SimulationError(f"unknown placement '{placement}'; choose one of {', '.join(PLACEMENTS)}")
+    if failover_after_s is not None and not (math.isfinite(failover_after_s) and failover_after_s >= 0):
+        raise SimulationError(f"failover_after_s = {failover_after_s}: give seconds >= 0 (None: no failover)")
+    if not (math.isfinite(transfer_s) and transfer_s >= 0):
+        raise SimulationError(f"transfer_s = {transfer_s}: give seconds >= 0")
     pol = get_policy(policy) if isinstance(policy, str) else policy
     fail = failures or FailureModel.none()
     if fleet.capacity <= 0:
@@ -114,14 +124,15 @@ def simulate(
     span = horizon if math.isfinite(horizon) else \
         float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
-    closed = pol.choose is first_fit and not record and not node_failures \
+    moves = failover_after_s is not None and "failover" in table.columns and (table["failover"] != "").any()
+    closed = pol.choose is first_fit and not record and not node_failures and not moves \
         and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any()
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
         raise SimulationError("the compiled core is unavailable or does not apply (it runs first-fit policies "
                               "(fifo, easy-backfill, failover, backfill-failover) without injected node "
-                              "failures, event log or inference services, on one-accelerator nodes and whole "
-                              "accelerators)")
+                              "failures, failover after a delay, event log or inference services, on one-accelerator "
+                              "nodes and whole accelerators)")
     if fast is not None:
         result = _run_compiled(fast, fleet, table, pol, fail, outages or [], horizon, span, step, seed,
                                gantt_jobs, progress)
@@ -130,7 +141,8 @@ def simulate(
     jobs = jobs_from_table(table)
     largest = [jobs[i] for i in _largest(table, gantt_jobs)]
     engine = Engine(seed, record=record)
-    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures)
+    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures,
+                          failover_after_s, transfer_s)
     for job in largest:
         job.segments = []
     cluster.start()
@@ -194,7 +206,8 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: Fa
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
                                   "interruptions", "failure_interruptions", "cost_usd")}
-    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work")})
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "failovers": np.zeros(len(table)),
+                   "failover_to": np.full(len(table), "", dtype=object)})
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
     names, sizes = table["name"].to_numpy(), f("size")
     order = {int(i): r for r, i in enumerate(largest)}
