@@ -185,3 +185,42 @@ def test_auto_takes_the_compiled_core_for_outages_and_backfill():
     df = jobs(("a", 0.0, 4.0, 100.0, ""))
     r = simulate(one_pool(), df, "easy-backfill", outages=[Outage("pa", 10.0, 10.0)], failures=CKPT)
     assert r.notes[0] == "compiled core"
+
+
+def test_the_cli_takes_the_compiled_core_for_outages_and_backfill(tmp_path, capsys):
+    """`gigawatt simulate` with a job table on one-accelerator pools (an openb node list), the
+    scenario's outages and EASY backfill runs the compiled core, with the Python core's result."""
+    import json
+    from pathlib import Path
+
+    import yaml
+    from test_sim_roundtrip import cli
+
+    from gigawatt.scenario.load import load_scenario
+    from gigawatt.sim.fleet import fleet_from_openb_nodes
+    from gigawatt.sim.from_scenario import failures_from_scenario, outages_from_scenario
+
+    nodes = tmp_path / "nodes.csv"
+    nodes.write_text("sn,cpu_milli,memory_mib,gpu,model\n" + "".join(
+        f"n{i},64000,262144,8,{'T4' if i < 2 else 'V100M32'}\n" for i in range(4)))
+    df = synthetic_jobs(400, seed=2, max_size=8, mean_interarrival_s=30, mean_work_s=600)
+    trace = tmp_path / "jobs.csv"
+    df.to_csv(trace, index=False)
+    data = yaml.safe_load((Path(__file__).parents[1] / "examples" / "minimal.yaml").read_text())
+    # the fleet's one provider (alibaba) goes down at random: ~9 outages of ~30 minutes in 8 hours
+    data["operations"] = {**data.get("operations", {}),
+                          "random_outages": {"rate_per_provider_year": 10_000, "mean_duration_hours": 0.5}}
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text(yaml.safe_dump(data))
+    code, out, err = cli(capsys, "simulate", scenario, "--trace", trace, "--nodes", nodes, "--policy",
+                         "easy-backfill", "--no-failures", "--until", "8h", "--json")
+    assert code == 0, err
+    got = json.loads(out)
+    assert "compiled core" in got["notes"]
+    s = load_scenario(scenario)
+    outs = outages_from_scenario(s, fleet_from_openb_nodes(nodes), 8 * 3600.0, 0)
+    py = simulate(fleet_from_openb_nodes(nodes), df, "easy-backfill", outages=outs, core="python", until_s=8 * 3600.0,
+                  failures=failures_from_scenario(s, enabled=False))     # no failures; checkpoints still kept
+    assert (got["events"], got["jobs_completed"], got["interruptions"]) == (py.events, py.jobs_completed,
+                                                                           py.interruptions)
+    assert py.interruptions > 0
