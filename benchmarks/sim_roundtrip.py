@@ -7,6 +7,12 @@ first `--baseline-quarters` quarters, against the round trip's own time on those
 
     python benchmarks/sim_roundtrip.py                 # median of 3 full round trips
     python benchmarks/sim_roundtrip.py --repeat 1 --json
+    python benchmarks/sim_roundtrip.py --repeat 1 --failover-after 6 --outages-per-year 2
+
+With `--failover-after H`, the same plan is also operated with random whole-provider outages
+(`--outages-per-year` per provider, `--outage-hours` mean length) and failover after H hours
+(`--transfer-hours` to move a checkpoint): its time (two passes: with failover and, to say which
+runs it saved, without), moves and saved runs.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from unittest import mock
 from gigawatt.periods import SECONDS_PER_QUARTER
 from gigawatt.plan import plan as make_plan
 from gigawatt.scenario.load import load_scenario
+from gigawatt.scenario.model import RandomOutages
 from gigawatt.sim import fleet as fleet_module
 from gigawatt.sim.from_scenario import failures_from_scenario
 from gigawatt.sim.roundtrip import round_trip
@@ -40,6 +47,10 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--baseline-quarters", type=int, default=4)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--failover-after", type=float, default=None, help="hours (default: no failover case)")
+    ap.add_argument("--transfer-hours", type=float, default=1.0)
+    ap.add_argument("--outages-per-year", type=float, default=2.0)
+    ap.add_argument("--outage-hours", type=float, default=48.0)
     a = ap.parse_args()
     s = load_scenario(a.scenario)
     plan, plan_s = timed(lambda: make_plan(s))
@@ -67,6 +78,18 @@ def main() -> None:
         "baseline": f"node identity, first {a.baseline_quarters} quarters",
         "baseline_s": nodes_s, "same_quarters_s": pooled_s, "speedup_vs_baseline": nodes_s / pooled_s,
     }
+    if a.failover_after is not None:
+        ops = s.operations.model_copy(update={"random_outages": RandomOutages(
+            rate_per_provider_year=a.outages_per_year, mean_duration_hours=a.outage_hours)})
+        shaky = s.model_copy(update={"operations": ops})
+        fo, fo_s = timed(lambda: round_trip(shaky, plan, failures, seed=0, failover_after_s=a.failover_after * 3600,
+                                            transfer_s=a.transfer_hours * 3600))
+        out["failover"] = {"outages_per_provider_year": a.outages_per_year, "outage_hours": a.outage_hours,
+                           "failover_after_h": a.failover_after, "transfer_h": a.transfer_hours,
+                           "round_trip_s_two_passes": fo_s, "moves": fo.summary["failovers"],
+                           "saved_by_failover": fo.summary["saved_by_failover"], "late_runs": fo.late_runs(),
+                           "runs": fo.runs[["run", "status", "status_without_failover", "failovers",
+                                            "ran_at"]].to_dict(orient="records")}
     if a.json:
         print(json.dumps(out, indent=2))
         return
@@ -75,6 +98,15 @@ def main() -> None:
           f"{out['events_per_s']:,.0f} events/s; late runs: {', '.join(out['late_runs']) or 'none'}")
     print(f"baseline ({out['baseline']}): {nodes_s:.1f} s vs {pooled_s:.1f} s -> "
           f"{out['speedup_vs_baseline']:.1f}x")
+    if "failover" in out:
+        f = out["failover"]
+        print(f"with {f['outages_per_provider_year']:g} outages per provider-year ({f['outage_hours']:g} h mean) and "
+              f"failover after {f['failover_after_h']:g} h: {f['round_trip_s_two_passes']:.1f} s for both passes, "
+              f"{f['moves']} moves; saved by failover: {', '.join(f['saved_by_failover']) or 'none'}; "
+              f"late: {', '.join(f['late_runs']) or 'none'}")
+        for r in f["runs"]:
+            print(f"  {r['run']}: {r['status']} (without failover: {r['status_without_failover']}), "
+                  f"{r['failovers']} moves, ran at {r['ran_at']}")
 
 
 if __name__ == "__main__":

@@ -172,10 +172,10 @@ cdef class _Gang:
     def __dealloc__(self):
         free(self.order)
 
-    cdef inline void push(self, double t, int kind, Py_ssize_t idx, long long ver) noexcept:
+    cdef inline void push(self, double t, int kind, Py_ssize_t idx, long long ver, double amount=0.0) noexcept:
         if t < self.now:               # as Engine.at: never before now
             t = self.now
-        self.heap.push(t, kind, <int> idx, ver, 0.0)
+        self.heap.push(t, kind, <int> idx, ver, amount)
 
     cdef int integrate(self, double t) except -1:
         """Busy accelerators into the timeline's buckets up to t."""
@@ -450,15 +450,19 @@ cdef class _Gang:
             cur = self.qnext[cur]
 
 
-def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] allowed,
-        double[:] capacity, double[:] speed, long long[:] spares, double[:] price,
-        double rate_per_s, double interval_s, double stall_s, double write_s, double restart_s, double repair_s,
+def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] allowed, unsigned char[:] service,
+        double[:] capacity, double[:] speed, long long[:] spares, double[:] price, double[:] node_size,
+        double[:] fail_rate, double rate_per_s, double interval_s, double stall_s, double write_s, double restart_s, double repair_s,
         double[:] outage_start, double[:] outage_duration, unsigned char[:, :] outage_hits,
         bint backfill, bint failover, Py_ssize_t depth,
         double until, double bucket_s, Py_ssize_t n_buckets, unsigned long long seed,
         unsigned char[:] gantt=None, progress=None, double span=1.0, long long progress_every=1 << 18):
     """Returns per-job arrays, bucketed busy accelerator-seconds, event and failure counts.
 
+    `service[i]`: job i is an inference service (a failure on it replaces the replica: nothing
+    stops, nothing goes to repair). `fail_rate[k]`: failures per second in pool k (the Python
+    core's rate x node size x nodes, computed the same way); `rate_per_s` > 0 turns them on; a
+    failure takes a node's worth (`node_size`, at most what is idle) to repair.
     `outage_hits[o, k]`: outage o takes pool k down. `gantt` flags jobs whose segments
     (job, start, end, pool) are kept; `progress(done, span)` is called every `progress_every`
     events."""
@@ -525,7 +529,7 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
     if rate_per_s > 0:
         for j in range(npools):
             if capacity[j] > 0:
-                g.push(g.now + (-log(1.0 - next_uniform(&rng)) / (rate_per_s * 1.0 * capacity[j])), FAILURE, j, 0)
+                g.push(g.now + (-log(1.0 - next_uniform(&rng)) / fail_rate[j]), FAILURE, j, 0)
     while g.heap.n > 0 and g.heap.data[0].t <= until:
         ev = g.heap.pop()
         g.integrate(ev.t)
@@ -553,7 +557,7 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
             j = ev.idx
             if not (arrived < n or g.qn > 0 or g.nrun_total > 0):
                 continue                       # nothing left to hit: the stream stops
-            g.push(g.now + (-log(1.0 - next_uniform(&rng)) / (rate_per_s * 1.0 * capacity[j])), FAILURE, j, 0)
+            g.push(g.now + (-log(1.0 - next_uniform(&rng)) / fail_rate[j]), FAILURE, j, 0)
             u = next_uniform(&rng) * capacity[j]
             if g.down[j] > 0:                  # the pool is out: nothing to hit
                 continue
@@ -563,6 +567,9 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
                 if u < 0:
                     i = g.order[m]
                     break
+            if i >= 0 and service[i]:         # a service replaces the replica and carries on
+                failures += 1
+                continue
             if i >= 0:                         # the failed accelerator was busy: its job stops
                 failures += 1
                 g.interrupt(i)
@@ -575,13 +582,14 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
             if g.sf[j] > 0:                    # a hot spare takes its place
                 g.sf[j] -= 1
                 g.push(g.now + repair_s, SPARE_BACK, j, 0)
-            else:
-                g.fr[j] -= 1.0
-                g.br[j] += 1.0
-                g.push(g.now + repair_s, REPAIRED, j, 0)
+            else:                              # a node's worth, at most what is idle, to repair
+                u = node_size[j] if node_size[j] <= g.fr[j] else g.fr[j]
+                g.fr[j] -= u
+                g.br[j] += u
+                g.push(g.now + repair_s, REPAIRED, j, 0, u)
         elif ev.kind == REPAIRED:
-            g.fr[ev.idx] += 1.0
-            g.br[ev.idx] -= 1.0
+            g.fr[ev.idx] += ev.amount
+            g.br[ev.idx] -= ev.amount
         elif ev.kind == SPARE_BACK:            # a repaired node back among the spares
             g.sf[ev.idx] += 1
             continue

@@ -198,16 +198,17 @@ def _quarter_outages(all_outages: list[Outage], start: float, length: float) -> 
 def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str = "fifo", seed: int = 0,
                until_s: float | None = None, spares: int | None = None, placement: str = "first-fit",
                daly: bool = False, progress: Progress | None = None, failover_after_s: float | None = None,
-               transfer_s: float = 0.0) -> RoundTrip:
+               transfer_s: float = 0.0, core: str = "auto") -> RoundTrip:
     """Operate the plan over its horizon (or up to `until_s` from its start). Pure: no printing.
 
     `spares`: hot spare nodes per pool, taken out of the plan's capacity (None: enough to cover
     the nodes expected in repair at once, see `spare_nodes`). `daly`: each quarter, checkpoint at
     Daly's optimal interval for its largest training job (needs a checkpoint write time).
     `failover_after_s`: training jobs leave a pool down this long (None: they wait for it);
-    then the round trip runs again without failover, to say which runs it saved."""
+    then the round trip runs again without failover, to say which runs it saved. `core`: as in
+    `simulate` (the compiled core runs every quarter unless failover after a delay is asked)."""
     kw: dict[str, Any] = {"policy": policy, "seed": seed, "until_s": until_s, "spares": spares,
-                          "placement": placement, "daly": daly}
+                          "placement": placement, "daly": daly, "core": core}
     if failover_after_s is None:
         return _round_trip(s, plan, failures, progress=progress, **kw)
 
@@ -234,7 +235,7 @@ def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str =
 def _round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str, seed: int,
                 until_s: float | None, spares: int | None, placement: str, daly: bool,
                 progress: Progress | None, failover_after_s: float | None = None,
-                transfer_s: float = 0.0) -> RoundTrip:
+                transfer_s: float = 0.0, core: str = "auto") -> RoundTrip:
     if daly and failures.stall_s <= 0:
         raise SimulationError("Daly's checkpoint interval needs a checkpoint cost: give a checkpoint write time "
                               "(--checkpoint-write) and a stall share above 0")
@@ -288,9 +289,9 @@ def _round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str,
             fm = _daly_interval(failures, table) if daly else failures
             r = simulate(Fleet(list(pools.values())), table, policy, failures=fm,
                          outages=_quarter_outages(outages, t0, length), until_s=length, seed=seed * 1000 + k,
-                         gantt_jobs=0, placement=placement, core="python", failover_after_s=failover_after_s,
+                         gantt_jobs=0, placement=placement, core=core, failover_after_s=failover_after_s,
                          transfer_s=transfer_s)
-            notes += [f"{label}: {n}" for n in r.notes if "still waiting" not in n]
+            notes += [f"{label}: {n}" for n in r.notes if "still waiting" not in n and n != "compiled core"]
             moved = _account(r.jobs, jobs, peak, t0, length, demands)
             allocated = r.allocated_accelerator_hours * 3600
             for key, value in (("allocated", allocated), ("cost", r.cost_usd),

@@ -96,9 +96,10 @@ def simulate(
 
     `core`: "python" (the event engine and pluggable policies), "compiled" (the closed model
     in C: first-fit policies, FIFO or EASY backfill, with or without failover; failures,
-    spares, checkpoints, outages, prices and the Gantt included; no event log or injected
-    node failures; one-accelerator nodes and whole accelerators), or "auto" (compiled when
-    it applies). `placement`: how a gang is put on a
+    spares, checkpoints, outages, prices, inference services and the Gantt included; no
+    event log, injected node failures or failover after a delay; pools without node
+    identity: one-accelerator nodes with whole accelerators, or node_identity=False), or
+    "auto" (compiled when it applies). `placement`: how a gang is put on a
     pool's nodes (first-fit, best-fit, worst-fit, random-fit). `failover_after_s`: a job with a
     `failover` column entry whose pool has been down this long moves to the first pool of that
     set with room, restarting from its last checkpoint after `transfer_s` more (None: never).
@@ -126,13 +127,13 @@ def simulate(
     step = timeline_step_s or max(60.0, span / 200)
     moves = failover_after_s is not None and "failover" in table.columns and (table["failover"] != "").any()
     closed = pol.choose is first_fit and not record and not node_failures and not moves \
-        and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any()
+        and all(p.pooled for p in fleet.pools)
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
         raise SimulationError("the compiled core is unavailable or does not apply (it runs first-fit policies "
                               "(fifo, easy-backfill, failover, backfill-failover) without injected node "
-                              "failures, failover after a delay, event log or inference services, on one-accelerator "
-                              "nodes and whole accelerators)")
+                              "failures, failover after a delay or event log, on pools without node identity: "
+                              "one-accelerator nodes and whole accelerators)")
     if fast is not None:
         result = _run_compiled(fast, fleet, table, pol, fail, outages or [], horizon, span, step, seed,
                                gantt_jobs, progress)
@@ -188,12 +189,16 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: Fa
     flags = np.zeros(len(table), dtype=np.uint8)
     flags[largest] = 1
     t0 = time.perf_counter()
-    out = fast.run(f("arrival"), f("size"), f("work"), allowed,
+    rate = fail.rate_per_accelerator_hour / 3600.0 if on else 0.0
+    service = (table["kind"] == "inference").to_numpy()
+    out = fast.run(f("arrival"), f("size"), f("work"), allowed, service.astype(np.uint8),
                    np.array([p.capacity for p in pools], dtype=float),
                    np.array([p.speed for p in pools], dtype=float),
                    np.array([p.spares for p in pools], dtype=np.int64),
                    np.array([p.usd_per_hour for p in pools], dtype=float),
-                   fail.rate_per_accelerator_hour / 3600.0 if on else 0.0,
+                   np.array([p.g for p in pools], dtype=float),
+                   np.array([rate * p.g * (p.capacity / p.g) for p in pools], dtype=float),   # as GangCluster
+                   rate,
                    fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
                    fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
                    fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
@@ -215,7 +220,7 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: Fa
     gantt = pd.DataFrame([{"job": names[i], "start_h": s / 3600, "end_h": e / 3600, "pool": pools[p].id,
                            "accelerators": sizes[i]} for i, s, e, p in segs])
     return _result(arrays, names, buckets, step, fleet, end, wall, int(out["events"]),
-                   int(out["failures"]), gantt, ["compiled core"])
+                   int(out["failures"]), gantt, ["compiled core"], gang=~service)
 
 
 def _largest(table: pd.DataFrame, n: int) -> np.ndarray:
