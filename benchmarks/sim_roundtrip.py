@@ -1,9 +1,10 @@
 """Round-trip speed: a saved plan's horizon through the simulator, quarter by quarter.
 
 Plans `examples/openai-2025.yaml` (or `--scenario`), then simulates the plan's whole horizon
-with failures at the catalog's rate. Baseline, measured in the same run: the same round trip
-with node identity (every gang placed on numbered nodes, as `simulate --period` does) over the
-first `--baseline-quarters` quarters, against the round trip's own time on those quarters.
+with failures at the catalog's rate (the compiled core when built). Baselines, measured in the
+same run: the same round trip on the Python core (identical result), and with node identity
+(every gang placed on numbered nodes, as `simulate --period` does, Python core) over the first
+`--baseline-quarters` quarters, against the round trip's own time on those quarters.
 
     python benchmarks/sim_roundtrip.py                 # median of 3 full round trips
     python benchmarks/sim_roundtrip.py --repeat 1 --json
@@ -57,6 +58,9 @@ def main() -> None:
     failures = failures_from_scenario(s)
     runs = [timed(lambda: round_trip(s, plan, failures, seed=0)) for _ in range(a.repeat)]
     rt, full_s = runs[0][0], statistics.median(t for _, t in runs)
+    py_runs = [timed(lambda: round_trip(s, plan, failures, seed=0, core="python")) for _ in range(a.repeat)]
+    py_s = statistics.median(t for _, t in py_runs)
+    assert py_runs[0][0].runs.equals(rt.runs), "the two cores disagree"
     until = a.baseline_quarters * SECONDS_PER_QUARTER
     _, pooled_s = timed(lambda: round_trip(s, plan, failures, seed=0, until_s=until))
 
@@ -75,6 +79,7 @@ def main() -> None:
         "scenario": s.name, "quarters": rt.summary["quarters"], "plan_s": plan_s, "round_trip_s": full_s,
         "events": rt.summary["events"], "failures": rt.summary["failures"],
         "events_per_s": rt.summary["events"] / full_s, "late_runs": rt.late_runs(),
+        "python_core_round_trip_s": py_s, "speedup_vs_python_core": py_s / full_s,
         "baseline": f"node identity, first {a.baseline_quarters} quarters",
         "baseline_s": nodes_s, "same_quarters_s": pooled_s, "speedup_vs_baseline": nodes_s / pooled_s,
     }
@@ -96,6 +101,7 @@ def main() -> None:
     print(f"{s.name}: plan {plan_s:.1f} s; round trip of {out['quarters']} quarters {full_s:.1f} s "
           f"(median of {a.repeat}), {out['events']:,} events ({out['failures']:,} failures), "
           f"{out['events_per_s']:,.0f} events/s; late runs: {', '.join(out['late_runs']) or 'none'}")
+    print(f"baseline (the Python core, same round trip): {py_s:.1f} s -> {out['speedup_vs_python_core']:.1f}x")
     print(f"baseline ({out['baseline']}): {nodes_s:.1f} s vs {pooled_s:.1f} s -> "
           f"{out['speedup_vs_baseline']:.1f}x")
     if "failover" in out:

@@ -25,7 +25,8 @@ FIRST_FIT = ("fifo", "easy-backfill", "failover", "backfill-failover")
 FAIL = FailureModel(rate_per_accelerator_hour=0.02, repair_hours=0.5, restart_minutes=2, checkpoint_minutes=5,
                     checkpoint_write_s=20.0, checkpoint_stall_share=0.5)
 EXACT = ("first_start", "finish")
-CLOSE = ("allocated_s", "lost_s", "restart_s", "checkpoint_s", "interruptions", "failure_interruptions", "cost_usd")
+CLOSE = ("allocated_s", "lost_s", "restart_s", "checkpoint_s", "interruptions", "failure_interruptions", "cost_usd",
+         "failovers")
 
 
 def two_providers() -> Fleet:
@@ -169,6 +170,32 @@ def test_backfill_uses_room_the_head_does_not_need(core):
               ("d", 3.0, 2.0, 500.0, ""))
     r = simulate(one_pool(10), df, "easy-backfill", core=core)
     assert times(r) == {"a": (0.0, 100.0), "b": (100.0, 200.0), "c": (2.0, 502.0), "d": (200.0, 700.0)}
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(workloads(), outages(), st.sampled_from(FIRST_FIT), st.booleans(), st.integers(0, 40),
+       st.sampled_from([0.0, 300.0, 1500.0]), st.sampled_from([0.0, 120.0]))
+def test_failover_after_a_delay_runs_identically(df, outs, policy, with_failures, seed, after, transfer):
+    df = df.assign(failover=[["", "a", "b", "a|b"][i % 4] for i in range(len(df))])
+    py, c = both(two_providers, df, policy, outages=outs, failures=FAIL if with_failures else None, seed=seed,
+                 gantt_jobs=3, failover_after_s=after, transfer_s=transfer)
+    assert_same_run(py, c)
+    assert np.array_equal(py.jobs["failovers"], c.jobs["failovers"])
+    assert list(py.jobs["failover_to"]) == list(c.jobs["failover_to"])
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_thousands_of_jobs_fail_over_identically(seed):
+    df = synthetic_jobs(2000, seed=seed, max_size=16, mean_interarrival_s=200, mean_work_s=900)   # room to move to
+    df["allowed"] = np.where(df.index % 2 == 0, "a", "b")
+    df["failover"] = np.where(df.index % 2 == 0, "b", "a")
+    outs = [Outage(t, 3000.0 + 20000.0 * k, 4000.0) for k, t in enumerate(["pa", "p2", "s1", "pb"] * 4)]
+    for fail in (None, FAIL):
+        py, c = both(two_providers, df, "easy-backfill", outages=outs, failures=fail, seed=seed, gantt_jobs=0,
+                     failover_after_s=600.0, transfer_s=60.0)
+        assert_same_run(py, c)
+        assert py.jobs["failovers"].sum() > 0
+        assert list(py.jobs["failover_to"]) == list(c.jobs["failover_to"])
 
 
 def test_prices_on_several_pools_are_charged_per_segment():

@@ -1,6 +1,6 @@
 """The round trip gives the same answer on the compiled core as on the Python core, to the bit:
 its pools have no node identity, so every quarter (training gangs, inference services, failures
-with spares, outages) runs compiled unless failover after a delay is asked for."""
+with spares, outages, failover after a delay) runs compiled."""
 
 from __future__ import annotations
 
@@ -51,3 +51,22 @@ def test_openai_2025_first_quarters_with_inference_and_spares():
             for core in ("python", "compiled")]
     assert_same(*runs)
     assert not runs[0].inference.empty and runs[0].summary["failures"] > 1000
+
+
+def test_the_failover_round_trip(tmp_path):
+    from test_sim_roundtrip_failover import NO_RANDOM_FAILURES, PROVIDER
+    from test_sim_roundtrip_failover import SCENARIO as FAILOVER
+
+    path = tmp_path / "s.yaml"
+    path.write_text(yaml.safe_dump(FAILOVER))
+    host = str(make_plan(load_scenario(path)).tables["hosts"]["location"].iloc[0])
+    data = {**FAILOVER, "operations": {"outages": [{"target": PROVIDER[host], "start_hours": 500.25,
+                                                    "duration_hours": 100}]}}
+    path.write_text(yaml.safe_dump(data))
+    s = load_scenario(path)
+    p = make_plan(s)
+    for fail in (NO_RANDOM_FAILURES, FailureModel.from_catalog(rate_per_accelerator_hour=1e-4)):
+        py, c = (round_trip(s, p, fail, seed=1, core=core, failover_after_s=6 * 3600, transfer_s=3600)
+                 for core in ("python", "compiled"))
+        assert_same(py, c)
+        assert py.runs["failovers"].iloc[0] >= 1

@@ -141,6 +141,7 @@ cdef enum:
     SPARE_BACK = 4
     OUTAGE_BEGINS = 5
     OUTAGE_ENDS = 6
+    FAILOVER_DUE = 7
 
 
 cdef class _Gang:
@@ -150,7 +151,12 @@ cdef class _Gang:
     cdef unsigned char[:, :] allowed, hits
     cdef unsigned char[:] gantt
     cdef double interval, stall, write, restart, repair, bucket_s
-    cdef bint backfill, failover, keep
+    cdef bint backfill, failover, keep, moving
+    cdef double failover_after, transfer
+    cdef unsigned char[:, :] moves, same_acc       # job -> pools it may fail over to; pool -> pools of its accelerator
+    cdef unsigned char[:] anywhere, transfer_due
+    cdef double[:] down_since, fo
+    cdef long long[:] fo_to
     cdef Py_ssize_t n, npools, depth, nb
     # per job
     cdef double[:] fs, fin, alloc, lo, rs, dn, cs, intr, fi, ss, so, ee, cost
@@ -247,6 +253,9 @@ cdef class _Gang:
         self.ver[i] += 1
         self.ss[i] = self.now
         self.so[i] = self.restart if self.intr[i] > 0 else 0.0
+        if self.moving and self.transfer_due[i]:     # its checkpoint moves to another pool first
+            self.so[i] += self.transfer
+            self.transfer_due[i] = 0
         if self.fs[i] != self.fs[i]:
             self.fs[i] = self.now
         compute = (self.work[i] - self.dn[i]) / self.speed[j]
@@ -428,6 +437,8 @@ cdef class _Gang:
             self.down[k] += 1              # overlapping outages: up again only when the last one ends
             if self.down[k] > 1:
                 continue
+            if self.moving:
+                self.down_since[k] = self.now
             cnt = self.running_by_id(k)
             for m in range(cnt):
                 self.interrupt(self.order[m])
@@ -435,6 +446,49 @@ cdef class _Gang:
                     self.pin[self.order[m]] = k
                 self.q_appendleft(self.order[m])
         self.push(self.now + self.out_duration[o], OUTAGE_ENDS, o, 0)
+        if self.moving:                    # after the outage's end: a pool back just then keeps its jobs
+            for k in range(self.npools):
+                if self.hits[o, k] and self.down[k] == 1:
+                    self.push(self.now + self.failover_after, FAILOVER_DUE, k, 0, self.now)
+        return 0
+
+    cdef inline bint waits_for(self, long long i, Py_ssize_t k) noexcept:
+        """Is queued job i held up only by pool k being down?"""
+        cdef bint usable
+        if self.pin[i] >= 0:
+            return self.pin[i] == k
+        if self.anywhere[i] or not self.allowed[i, k]:
+            return False
+        self.first_fit(i, &usable)
+        return not usable
+
+    cdef int failover_due(self, Py_ssize_t k, double since) except -1:
+        """Pool k has been down failover_after without a break: jobs waiting for it that may fail
+        over move, in queue order, to the first pool of their set that is up and has room now."""
+        cdef long long cur, i
+        cdef Py_ssize_t t, m
+        if self.down[k] == 0 or self.down_since[k] != since:
+            return 0
+        cur = self.qhead
+        while cur >= 0:
+            i = cur
+            cur = self.qnext[i]
+            if not self.waits_for(i, k):
+                continue
+            for t in range(self.npools):
+                if t != k and self.moves[i, t] and self.down[t] == 0 and self.fr[t] >= self.size[i]:
+                    break
+            else:
+                continue
+            self.q_remove(i)
+            self.pin[i] = -1
+            for m in range(self.npools):
+                self.allowed[i, m] = self.same_acc[t, m]
+            self.anywhere[i] = 0
+            self.fo[i] += 1
+            self.fo_to[i] = t
+            self.transfer_due[i] = 1
+            self.start(i, t)
         return 0
 
     cdef void outage_ends(self, Py_ssize_t o) noexcept:
@@ -455,6 +509,8 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
         double[:] fail_rate, double rate_per_s, double interval_s, double stall_s, double write_s, double restart_s, double repair_s,
         double[:] outage_start, double[:] outage_duration, unsigned char[:, :] outage_hits,
         bint backfill, bint failover, Py_ssize_t depth,
+        double failover_after, double transfer_s, unsigned char[:, :] moves, unsigned char[:, :] same_acc,
+        unsigned char[:] anywhere,
         double until, double bucket_s, Py_ssize_t n_buckets, unsigned long long seed,
         unsigned char[:] gantt=None, progress=None, double span=1.0, long long progress_every=1 << 18):
     """Returns per-job arrays, bucketed busy accelerator-seconds, event and failure counts.
@@ -480,6 +536,11 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
     g.out_duration, g.hits = outage_duration, outage_hits
     g.interval, g.stall, g.write, g.restart, g.repair = interval_s, stall_s, write_s, restart_s, repair_s
     g.backfill, g.failover, g.depth = backfill, failover, depth
+    g.moving = failover_after >= 0          # failover after a delay (negative: never)
+    g.failover_after, g.transfer = failover_after, transfer_s
+    g.moves, g.same_acc, g.anywhere = moves, same_acc, anywhere
+    g.transfer_due = np.zeros(n, dtype=np.uint8)
+    g.down_since = np.full(npools, -1.0)
     g.keep = gantt is not None
     if g.keep:
         g.gantt = gantt
@@ -492,7 +553,7 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
     g.heap = _Heap(n + nout + 16)
     arrays = {k: np.zeros(n) for k in ("allocated_s", "lost_s", "restart_s", "done", "checkpoint_s",
                                        "interruptions", "failure_interruptions", "seg_start", "seg_over",
-                                       "expected_end", "cost_usd")}
+                                       "expected_end", "cost_usd", "failovers")}
     arrays["first_start"] = np.full(n, np.nan)
     arrays["finish"] = np.full(n, np.nan)
     g.fs, g.fin, g.alloc, g.lo = arrays["first_start"], arrays["finish"], arrays["allocated_s"], arrays["lost_s"]
@@ -503,6 +564,9 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
     g.po = np.full(n, -1, dtype=np.int64)
     g.sl = np.full(n, -1, dtype=np.int64)
     g.pin = np.full(n, -1, dtype=np.int64)
+    g.fo = arrays["failovers"]
+    arrays["failover_pool"] = np.full(n, -1, dtype=np.int64)
+    g.fo_to = arrays["failover_pool"]
     g.qnext = np.full(n, -1, dtype=np.int64)
     g.qprev = np.full(n, -1, dtype=np.int64)
     g.qhead, g.qtail, g.qn, g.nrun_total = -1, -1, 0, 0
@@ -595,8 +659,11 @@ def run(double[:] arrival, double[:] size, double[:] work, unsigned char[:, :] a
             continue
         elif ev.kind == OUTAGE_BEGINS:
             g.outage_begins(ev.idx)
-        else:
+        elif ev.kind == OUTAGE_ENDS:
             g.outage_ends(ev.idx)
+        else:
+            g.failover_due(ev.idx, ev.amount)
+            continue
         g.dispatch()
     if until < INFINITY and until > g.now:
         g.now = until

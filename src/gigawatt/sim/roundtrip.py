@@ -206,7 +206,7 @@ def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str =
     Daly's optimal interval for its largest training job (needs a checkpoint write time).
     `failover_after_s`: training jobs leave a pool down this long (None: they wait for it);
     then the round trip runs again without failover, to say which runs it saved. `core`: as in
-    `simulate` (the compiled core runs every quarter unless failover after a delay is asked)."""
+    `simulate` (the round trip's pools have no node identity: the compiled core runs it when built)."""
     kw: dict[str, Any] = {"policy": policy, "seed": seed, "until_s": until_s, "spares": spares,
                           "placement": placement, "daly": daly, "core": core}
     if failover_after_s is None:

@@ -96,8 +96,8 @@ def simulate(
 
     `core`: "python" (the event engine and pluggable policies), "compiled" (the closed model
     in C: first-fit policies, FIFO or EASY backfill, with or without failover; failures,
-    spares, checkpoints, outages, prices, inference services and the Gantt included; no
-    event log, injected node failures or failover after a delay; pools without node
+    spares, checkpoints, outages, failover after a delay, prices, inference services and the
+    Gantt included; no event log or injected node failures; pools without node
     identity: one-accelerator nodes with whole accelerators, or node_identity=False), or
     "auto" (compiled when it applies). `placement`: how a gang is put on a
     pool's nodes (first-fit, best-fit, worst-fit, random-fit). `failover_after_s`: a job with a
@@ -125,18 +125,17 @@ def simulate(
     span = horizon if math.isfinite(horizon) else \
         float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
-    moves = failover_after_s is not None and "failover" in table.columns and (table["failover"] != "").any()
-    closed = pol.choose is first_fit and not record and not node_failures and not moves \
+    closed = pol.choose is first_fit and not record and not node_failures \
         and all(p.pooled for p in fleet.pools)
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
         raise SimulationError("the compiled core is unavailable or does not apply (it runs first-fit policies "
                               "(fifo, easy-backfill, failover, backfill-failover) without injected node "
-                              "failures, failover after a delay or event log, on pools without node identity: "
+                              "failures or event log, on pools without node identity: "
                               "one-accelerator nodes and whole accelerators)")
     if fast is not None:
         result = _run_compiled(fast, fleet, table, pol, fail, outages or [], horizon, span, step, seed,
-                               gantt_jobs, progress)
+                               gantt_jobs, progress, failover_after_s, transfer_s)
         result.notes += rejected
         return result
     jobs = jobs_from_table(table)
@@ -172,13 +171,25 @@ def simulate(
 
 def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: FailureModel,  # type: ignore[no-untyped-def]
                   outages: list[Outage], horizon: float, span: float, step: float, seed: int,
-                  gantt_jobs: int = 0, progress: Progress | None = None) -> SimResult:
+                  gantt_jobs: int = 0, progress: Progress | None = None, failover_after_s: float | None = None,
+                  transfer_s: float = 0.0) -> SimResult:
     """The compiled core fed columns: no object per job."""
     pools = fleet.pools
     codes, sets = _allowed_sets(table)
     per_set = np.array([[a is None or p.accelerator in a for p in pools] for a in sets],
                        dtype=np.uint8).reshape(len(sets), len(pools))
     allowed = np.ascontiguousarray(per_set[codes]) if len(table) else np.zeros((0, len(pools)), np.uint8)
+    anywhere = np.array([a is None for a in sets], dtype=np.uint8)[codes] if len(table) else np.zeros(0, np.uint8)
+    moving = failover_after_s is not None           # its checks are events, as in the Python core
+    if moving and "failover" in table.columns and len(table):
+        mcodes, moves_to = pd.factorize(table["failover"], sort=False)
+        per_move = np.array([[bool(m) and p.accelerator in set(str(m).split("|")) for p in pools] for m in moves_to],
+                            dtype=np.uint8).reshape(len(moves_to), len(pools))
+        moves = np.ascontiguousarray(per_move[mcodes])
+    else:
+        moves = np.zeros((len(table) if moving else 0, len(pools)), np.uint8)
+    same_acc = np.array([[p.accelerator == q.accelerator for q in pools] for p in pools],
+                        dtype=np.uint8).reshape(len(pools), len(pools))
     cols = {k: np.array(table[c].to_numpy(float), dtype=float)        # writable copies for the core
             for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
     f = cols.__getitem__
@@ -205,14 +216,17 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: Fa
                    np.array([o.start_s for o in outages], dtype=float),
                    np.array([o.duration_s for o in outages], dtype=float), hits,
                    pol.backfill, pol.failover, pol.backfill_depth,
+                   float(failover_after_s) if moving and failover_after_s is not None else -1.0, transfer_s,
+                   moves, same_acc, anywhere,
                    horizon, step, int(span // step) + 2, seed, flags, progress, span,
                    max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
-                                  "interruptions", "failure_interruptions", "cost_usd")}
-    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "failovers": np.zeros(len(table)),
-                   "failover_to": np.full(len(table), "", dtype=object)})
+                                  "interruptions", "failure_interruptions", "cost_usd", "failovers")}
+    ids = np.array([p.id for p in pools] + [""], dtype=object)          # -1: never moved
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"),
+                   "failover_to": ids[out["failover_pool"]]})
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
     names, sizes = table["name"].to_numpy(), f("size")
     order = {int(i): r for r, i in enumerate(largest)}
