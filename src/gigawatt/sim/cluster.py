@@ -338,6 +338,8 @@ class GangCluster:
             job.failover_to = target.id
             job.transfer_due = True
             self._start(job, target)
+        if self._noded:                              # idle room changed on node pools
+            self._fragmentation()
 
     def _waits_for(self, job: Job, pool: Pool) -> bool:
         """Is a queued job held up only by `pool` being down?"""
