@@ -106,8 +106,8 @@ def test_a_relaxation_stopped_early_bounds_nothing_so_branch_and_bound_decides(m
 
     real_run = solve._run
 
-    def relaxation_times_out(solver, m, deadline, algorithm="choose"):
-        status, condition = real_run(solver, m, deadline, algorithm)
+    def relaxation_times_out(solver, m, deadline, algorithm="choose", mip=False):
+        status, condition = real_run(solver, m, deadline, algorithm, mip=mip)
         return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
 
     monkeypatch.setattr(solve, "_run", relaxation_times_out)
@@ -125,11 +125,11 @@ def test_a_rounding_re_solve_stopped_by_a_limit_is_not_a_plan(monkeypatch):
     real_run = solve._run
     branched = []
 
-    def re_solves_stop_until_branch_and_bound(solver, m, deadline, algorithm="choose"):
-        branched.append(algorithm == "choose")
+    def re_solves_stop_until_branch_and_bound(solver, m, deadline, algorithm="choose", mip=False):
+        branched.append(mip)
         if algorithm == "simplex" and not any(branched):
             return "ok", "time_limit"            # as linopy maps HiGHS's kTimeLimit
-        return real_run(solver, m, deadline, algorithm)
+        return real_run(solver, m, deadline, algorithm, mip=mip)
 
     monkeypatch.setattr(solve, "_run", re_solves_stop_until_branch_and_bound)
     s, cost = cheapest_in_its_second_quarter()
@@ -159,3 +159,29 @@ def test_each_re_solve_gets_its_own_time_however_long_highs_has_run():
     status, condition = solve._run(solver, m, time.perf_counter() + 0.5, "simplex")
     assert (status, condition) == ("ok", "optimal")
     assert m.objective.value == pytest.approx(10.0)    # five units at 2 now that the first is shut
+
+
+def test_branch_and_bound_leaves_the_final_lp_its_time(monkeypatch):
+    """Branch and bound stops before the plan's time limit, so the LP with every choice pinned
+    (the plan's tables and duals) is still solved when branch and bound uses all it is given."""
+    from gigawatt.plan import solve
+
+    real_run, real_bb = solve._run, solve._branch_and_bound
+    handed = []
+
+    def relaxation_times_out(solver, m, deadline, algorithm="choose", mip=False):
+        status, condition = real_run(solver, m, deadline, algorithm, mip=mip)
+        return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
+
+    def branch_and_bound(m, solver, binaries, deadline, start):
+        handed.append(deadline - time.perf_counter())
+        return real_bb(m, solver, binaries, deadline, start)
+
+    monkeypatch.setattr(solve, "_run", relaxation_times_out)
+    monkeypatch.setattr(solve, "_branch_and_bound", branch_and_bound)
+    s, cost = cheapest_in_its_second_quarter()
+    s = s.model_copy(update={"policy": s.policy.model_copy(update={"time_limit_s": 40})})
+    p = plan(s)
+    assert p.npv_usd == pytest.approx(cost, rel=1e-9)
+    # at least 10 s (half of what is left at most) are kept for the final LP
+    assert handed and handed[0] < 40 - 10
