@@ -206,3 +206,25 @@ def test_unit_costs_are_what_the_plan_pays_per_accelerator_hour_and_per_exaflop_
     p = plan(s)
     assert p.unit_costs["usd_per_accelerator_hour"] == pytest.approx(2.0, rel=1e-9)
     assert p.unit_costs["usd_per_exaflop_day"] == pytest.approx(2.0 * 24 / H100_EF, rel=1e-9)
+
+
+def test_no_branch_and_bound_when_the_relaxation_used_up_the_time(monkeypatch):
+    """A relaxation that ran out the time limit bounds nothing and leaves no time: branch and bound
+    (which solves the LP again first, and cannot be stopped there) must not start past the limit;
+    the plan says in one line that there is no plan in time and what to change."""
+    from gigawatt.errors import PlanError
+    from gigawatt.plan import solve
+
+    real_run = solve._run
+
+    def relaxation_runs_out_the_clock(solver, m, deadline, algorithm="choose", mip=False):
+        if algorithm == "ipm":
+            time.sleep(max(deadline - time.perf_counter(), 0.0) + 0.05)
+            return "ok", "time_limit"
+        return real_run(solver, m, deadline, algorithm, mip=mip)
+
+    monkeypatch.setattr(solve, "_run", relaxation_runs_out_the_clock)
+    s, _ = cheapest_in_its_second_quarter()
+    s = s.model_copy(update={"policy": s.policy.model_copy(update={"time_limit_s": 3})})
+    with pytest.raises(PlanError, match=r"no plan within policy.time_limit_s \(3 s\).*did not finish"):
+        plan(s)

@@ -189,11 +189,18 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0))) if relaxed else None
     gap = _gap(rounded, bound)
     method = "relax-and-round"
-    if gap > p.scenario.policy.mip_gap:
+    # leave the final LP its time: warm from the relaxation's basis it takes well under the
+    # relaxation's own time
+    reserve = min(max(2 * relaxation_s, 10.0), 0.5 * max(deadline - time.perf_counter(), 0.0))
+    # branch and bound first solves the LP again from scratch, and HiGHS cannot stop it there:
+    # with less time left than the relaxation took it would only overrun the limit
+    can_branch = deadline - reserve - time.perf_counter() >= max(relaxation_s, 1.0)
+    if gap > p.scenario.policy.mip_gap and not can_branch and rounded is None:
+        raise PlanError(f"no plan within policy.time_limit_s ({p.scenario.policy.time_limit_s:g} s): the LP "
+                        f"relaxation {'took' if relaxed else 'did not finish in'} {relaxation_s:.0f} s and "
+                        "left no time to branch; raise policy.time_limit_s or loosen policy.mip_gap")
+    if gap > p.scenario.policy.mip_gap and can_branch:
         _unpin(m, built)
-        # leave the final LP its time: warm from the relaxation's basis it takes well under the
-        # relaxation's own time
-        reserve = min(max(2 * relaxation_s, 10.0), 0.5 * max(deadline - time.perf_counter(), 0.0))
         found = _branch_and_bound(m, solver, binaries, deadline - reserve, start=rounded is not None)
         if found is None:
             _check_solution(m, "warning", "no integer solution within the time limit")
