@@ -71,7 +71,8 @@ def _check_solution(m: Model, status: str, condition: str) -> None:
 def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose") -> tuple[str, str]:
     """Apply the model's changes to the live HiGHS model in place and re-run it (warm)."""
     h = solver.solver_model
-    h.setOptionValue("time_limit", max(deadline - time.perf_counter(), 1.0))
+    # HiGHS holds time_limit against the instance's run time summed over every run so far
+    h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 1.0))
     h.setOptionValue("solver", algorithm)
     with _quiet_stdout():
         result = solver.solve(model=m, disallow_rebuild=True)
@@ -105,31 +106,34 @@ def _round(m: Model, solver: solvers.Solver, deadline: float, bound: float, gap:
     chosen = round_hosts({name: m.variables[name].solution for name in hosts})
     for name, pick in chosen.items():
         m.variables[name].update(lower=0.0, upper=pick.fillna(0.0))
-    status, _ = _run(solver, m, deadline, "simplex")
-    if status != "ok" or _gap(m.objective.value, bound) > gap:
+    _, condition = _run(solver, m, deadline, "simplex")
+    # only an optimal re-solve has a value: one stopped early leaves the last solve's in place
+    if condition != "optimal" or _gap(m.objective.value, bound) > gap:
         return None     # pinning more can only cost more: it cannot come within the gap
     # a hair under 1 is HiGHS's tolerance, not a split: pin the value it found, not a rounded 1
     _pin(m, {name: m.variables[name].solution.where(m.variables[name].solution >= 1 - 1e-6, 0.0) for name in hosts})
-    status, _ = _run(solver, m, deadline, "simplex")
-    if status != "ok":
+    _, condition = _run(solver, m, deadline, "simplex")
+    if condition != "optimal":
         return None
     solved = m.variables["missed"].solution if "missed" in m.variables else None
     near, safe = round_missed(solved, up=False), round_missed(solved, up=True)
     same = all(near[name].equals(safe[name]) for name in near)
     for choice in [near] if same else [near, safe]:
         _pin(m, choice)
-        status, _ = _run(solver, m, deadline, "simplex")
-        if status == "ok" and m.objective.value is not None:
+        _, condition = _run(solver, m, deadline, "simplex")
+        if condition == "optimal" and m.objective.value is not None:
             return float(m.objective.value)
     return None
 
 
 def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
-           report: Progress) -> dict[str, Any]:
+           report: Progress, relaxation: str = "ipm") -> dict[str, Any]:
     """Solve. With binaries (co-location, training completion): solve the LP relaxation, round it
     and re-solve with the choices pinned; if that plan is within the MIP gap of the relaxation's
     bound it is the answer, else branch and bound starts from it. Either way the final solve is
-    an LP with the choices pinned, so duals price compute at the plan's own optimum."""
+    an LP with the choices pinned, so duals price compute at the plan's own optimum.
+    `relaxation`: HiGHS's algorithm for the relaxation (a stochastic plan's extensive form,
+    many loosely linked blocks, solves faster by dual simplex)."""
     options = _highs_options(p, log, deadline - time.perf_counter())
     with _quiet_stdout():     # HiGHS prints its banner when the model is handed over
         solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
@@ -146,7 +150,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     # IPM: large relaxations solve several times faster than with simplex; crossover leaves a
     # basis, so the pinned re-solve below is a short warm start
     t_relax = time.perf_counter()
-    status, condition = _run(solver, m, deadline, "ipm")
+    status, condition = _run(solver, m, deadline, relaxation)
     # only an optimal relaxation bounds the optimum (one stopped by the time limit bounds nothing)
     value = m.objective.value
     relaxed = status == "ok" and condition == "optimal" and value is not None
