@@ -83,7 +83,9 @@ def stochastic(args: argparse.Namespace, n: int, batches: int) -> dict[str, Any]
             return {**e.stats, "inputs_s": t1 - t0, "build_s": e.stats["build_seconds"], "error": str(e),
                     "solve_s": e.stats["solve_seconds"], "peak_mb": peak_mb()}
     else:
-        sol = solve_in_batches(s, futures, prob, inputs, batches, deadline=deadline)
+        sol = solve_in_batches(s, futures, prob, inputs, batches, deadline=deadline,
+                               report=lambda phase, info: print(f"  N={n} K={batches}: {phase}", file=sys.stderr,
+                                                                flush=True))
     total = time.perf_counter() - t0
     st = sol.stats
     return {"variables": st["variables"], "binaries": st.get("binaries"), "inputs_s": t1 - t0,
