@@ -171,11 +171,12 @@ def solve_extensive_form(sm: StochasticModel, scenario: Scenario, deadline: floa
     try:
         placed = solve_model(p, sm.m, None, deadline, lambda phase, info: None, relaxation="simplex")
     except PlanError as e:
-        raise PlanError(f"HiGHS found no stochastic plan ({e}); try fewer futures, a larger "
-                        "policy.time_limit_s or a looser policy.mip_gap, or --batches") from None
+        n = len(sm.p.futures) if sm.p.futures is not None else 1
+        raise PlanError(f"no stochastic plan over {n} futures: {e}; or plan fewer futures, or the same "
+                        "in batches (--batches K)") from None
     return {"solver_status": placed["solver_status"], "termination": placed["termination"],
             "mip_gap": placed["mip_gap"], "placement_method": placed["placement_method"],
-            "objective_usd": float(sm.m.objective.value), "objective_bound_usd": placed["objective_bound_usd"]}
+            "objective_usd": float(sm.m.objective.value or 0.0), "objective_bound_usd": placed["objective_bound_usd"]}
 
 
 def _table(var: Any, name: str, keep: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
