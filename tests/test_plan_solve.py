@@ -3,6 +3,8 @@ not within the gap, and hosts limited to locations that can hold a run's cluster
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -113,3 +115,73 @@ def test_a_relaxation_stopped_early_bounds_nothing_so_branch_and_bound_decides(m
     p = plan(s)
     assert p.metadata["placement_method"] == "branch-and-bound"
     assert p.npv_usd == pytest.approx(cost, rel=1e-9)
+
+
+def test_a_rounding_re_solve_stopped_by_a_limit_is_not_a_plan(monkeypatch):
+    """linopy reports status "ok" when a limit stops HiGHS with a solution in hand: that solution
+    is unfinished. A rounding re-solve that ends so proves nothing; branch and bound decides."""
+    from gigawatt.plan import solve
+
+    real_run = solve._run
+    branched = []
+
+    def re_solves_stop_until_branch_and_bound(solver, m, deadline, algorithm="choose"):
+        branched.append(algorithm == "choose")
+        if algorithm == "simplex" and not any(branched):
+            return "ok", "time_limit"            # as linopy maps HiGHS's kTimeLimit
+        return real_run(solver, m, deadline, algorithm)
+
+    monkeypatch.setattr(solve, "_run", re_solves_stop_until_branch_and_bound)
+    s, cost = cheapest_in_its_second_quarter()
+    p = plan(s)
+    assert p.metadata["placement_method"] == "branch-and-bound"
+    assert p.npv_usd == pytest.approx(cost, rel=1e-9)
+
+
+def test_each_re_solve_gets_its_own_time_however_long_highs_has_run():
+    """HiGHS measures time_limit against its run time summed over every run of the instance; a
+    re-solve given one second after HiGHS has run longer than that must still solve."""
+    import linopy
+
+    from gigawatt.plan import solve
+
+    m = linopy.Model()
+    x = m.add_variables(lower=0, upper=10, coords=[pd.RangeIndex(50, name="i")], name="x")
+    m.add_constraints(x.sum() >= 5, name="need")
+    m.add_objective((x * np.arange(1, 51)).sum())
+    solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True,
+                                             options={"output_flag": False, "threads": 1})
+    h = solver.solver_model
+    while h.getRunTime() < 1.2:                  # let the instance's clock pass one second
+        h.clearSolver()
+        h.run()
+    x.update(lower=xr.zeros_like(x.lower), upper=xr.where(x.lower.i == 0, 0.0, 10.0))
+    status, condition = solve._run(solver, m, time.perf_counter() + 0.5, "simplex")
+    assert (status, condition) == ("ok", "optimal")
+    assert m.objective.value == pytest.approx(10.0)    # five units at 2 now that the first is shut
+
+
+def test_branch_and_bound_leaves_the_final_lp_its_time(monkeypatch):
+    """Branch and bound stops before the plan's time limit, so the LP with every choice pinned
+    (the plan's tables and duals) is still solved when branch and bound uses all it is given."""
+    from gigawatt.plan import solve
+
+    real_run, real_bb = solve._run, solve._branch_and_bound
+    handed = []
+
+    def relaxation_times_out(solver, m, deadline, algorithm="choose"):
+        status, condition = real_run(solver, m, deadline, algorithm)
+        return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
+
+    def branch_and_bound(m, solver, binaries, deadline, start):
+        handed.append(deadline - time.perf_counter())
+        return real_bb(m, solver, binaries, deadline, start)
+
+    monkeypatch.setattr(solve, "_run", relaxation_times_out)
+    monkeypatch.setattr(solve, "_branch_and_bound", branch_and_bound)
+    s, cost = cheapest_in_its_second_quarter()
+    s = s.model_copy(update={"policy": s.policy.model_copy(update={"time_limit_s": 40})})
+    p = plan(s)
+    assert p.npv_usd == pytest.approx(cost, rel=1e-9)
+    # at least 5 s (a quarter of what is left at most) are kept for the final LP
+    assert handed and handed[0] < 40 - 5

@@ -16,9 +16,23 @@ from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups
 
 
+def compact(expr: LinearExpression) -> LinearExpression:
+    """The expression without its absent terms (masked variables), its term axis cut to the
+    longest row. A sum over a sparse family (serve_site is ~4% present) otherwise carries every
+    absent entry along, and later sums and groupings multiply them."""
+    present = expr.vars >= 0
+    data = expr.data.assign(coeffs=expr.coeffs.where(present, 0.0))
+    return LinearExpression(data, expr.model).densify_terms()
+
+
+def compact_sum(var: Variable | LinearExpression, dims: str | list[str]) -> LinearExpression:
+    """Sum over `dims`, keeping only the terms present."""
+    return compact((1 * var).sum(dims))
+
+
 def by_provider(expr: LinearExpression, owner: xr.DataArray, providers: xr.DataArray) -> LinearExpression:
     """Sum an expression over the pools each provider owns; providers owning none get 0, not a gap."""
-    grouped = expr.groupby(owner.rename("provider")).sum()
+    grouped = compact(compact(expr).groupby(owner.rename("provider")).sum())
     return grouped.reindex(provider=providers.values).fillna(0)
 
 

@@ -69,9 +69,12 @@ def _check_solution(m: Model, status: str, condition: str) -> None:
 
 
 def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose") -> tuple[str, str]:
-    """Apply the model's changes to the live HiGHS model in place and re-run it (warm)."""
+    """Apply the model's changes to the live HiGHS model in place and re-run it (warm).
+
+    Returns linopy's (status, condition). Note linopy's status is "ok" when a limit stopped
+    HiGHS with a solution in hand: only condition "optimal" means the LP was solved."""
     h = solver.solver_model
-    # HiGHS holds time_limit against the instance's run time summed over every run so far
+    # HiGHS measures its time limit against the instance's run time summed over every run
     h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 1.0))
     h.setOptionValue("solver", algorithm)
     with _quiet_stdout():
@@ -106,24 +109,25 @@ def _round(m: Model, solver: solvers.Solver, deadline: float, bound: float, gap:
     chosen = round_hosts({name: m.variables[name].solution for name in hosts})
     for name, pick in chosen.items():
         m.variables[name].update(lower=0.0, upper=pick.fillna(0.0))
-    _, condition = _run(solver, m, deadline, "simplex")
-    # only an optimal re-solve has a value: one stopped early leaves the last solve's in place
-    if condition != "optimal" or _gap(m.objective.value, bound) > gap:
+    if not _solved(*_run(solver, m, deadline, "simplex")) or _gap(m.objective.value, bound) > gap:
         return None     # pinning more can only cost more: it cannot come within the gap
     # a hair under 1 is HiGHS's tolerance, not a split: pin the value it found, not a rounded 1
     _pin(m, {name: m.variables[name].solution.where(m.variables[name].solution >= 1 - 1e-6, 0.0) for name in hosts})
-    _, condition = _run(solver, m, deadline, "simplex")
-    if condition != "optimal":
+    if not _solved(*_run(solver, m, deadline, "simplex")):
         return None
     solved = m.variables["missed"].solution if "missed" in m.variables else None
     near, safe = round_missed(solved, up=False), round_missed(solved, up=True)
     same = all(near[name].equals(safe[name]) for name in near)
     for choice in [near] if same else [near, safe]:
         _pin(m, choice)
-        _, condition = _run(solver, m, deadline, "simplex")
-        if condition == "optimal" and m.objective.value is not None:
+        if _solved(*_run(solver, m, deadline, "simplex")):
             return float(m.objective.value)
     return None
+
+
+def _solved(status: str, condition: str) -> bool:
+    """An LP solved to optimality (a limit that stopped HiGHS leaves an unfinished solution)."""
+    return status == "ok" and condition == "optimal"
 
 
 def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
@@ -156,6 +160,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     relaxed = status == "ok" and condition == "optimal" and value is not None
     bound = float(value) if relaxed and value is not None else -math.inf
     relaxation_s = time.perf_counter() - t_relax
+    relaxed_basis = solver.solver_model.getBasis() if relaxed else None
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
     rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)), bound,
@@ -164,12 +169,18 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     method = "relax-and-round"
     if gap > p.scenario.policy.mip_gap:
         _unpin(m, built)
-        found = _branch_and_bound(m, solver, binaries, deadline, start=rounded is not None)
+        # leave the final LP its time: warm from the relaxation's basis it takes well under the
+        # relaxation's own time
+        reserve = min(max(relaxation_s, 5.0), 0.25 * max(deadline - time.perf_counter(), 0.0))
+        found = _branch_and_bound(m, solver, binaries, deadline - reserve, start=rounded is not None)
         if found is None:
             _check_solution(m, "warning", "no integer solution within the time limit")
         info = solver.solver_model.getInfo()
         bound = max(bound, float(info.mip_dual_bound))
         gap, method = _gap(found, bound), "branch-and-bound"
+        if relaxed_basis is not None:
+            # the basis branch and bound leaves is far from the pinned LP's; the relaxation's is near
+            solver.solver_model.setBasis(relaxed_basis)
     report("placed", {"mip_gap": gap})
     # the final solve is an LP with every choice pinned: MIPs give no duals
     found_values = {name: m.variables[name].solution for name in binaries}
@@ -177,15 +188,22 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
         m.variables[name].relax()
     _pin(m, {name: value.round() for name, value in found_values.items()})
     status, condition = _run(solver, m, deadline, "simplex")
-    if status != "ok":
+    if status != "ok" and _integral(found_values):
         # HiGHS accepts integers within its tolerance (0.9999999); where a limit binds exactly,
         # pinning the rounded 1 is infeasible by a hair: pin the values it found instead
         _pin(m, found_values)
         status, condition = _run(solver, m, deadline, "simplex")
     _check_solution(m, status, condition)
+    if not _solved(status, condition):
+        raise PlanError(f"the time limit ran out before the plan's final LP was solved ({condition}); "
+                        f"raise policy.time_limit_s (now {p.scenario.policy.time_limit_s:g} s)")
     return {"mip_gap": max(gap, 0.0), "placement_method": method, "solver_status": status,
             "termination": condition if gap <= p.scenario.policy.mip_gap else "time_limit",
             "objective_bound_usd": bound}
+
+
+def _integral(values: dict[str, xr.DataArray], tolerance: float = 1e-5) -> bool:
+    return all(bool((abs(v - v.round()).fillna(0.0) <= tolerance).all()) for v in values.values())
 
 
 def _gap(value: float | None, bound: float) -> float:
