@@ -5,21 +5,24 @@ futures' PlanInputs: one build_inputs per future below 40, else one build_inputs
 rows), build s (stacking the inputs, every define_* call, the objective), solve s (handing the
 matrix to HiGHS, the relaxation, rounding, re-solves: plan.solve's path), rest s (reading the
 tables back, and what the total holds beyond the named parts), build share ((inputs + build) /
-total), gap (to the relaxation's bound), peak RSS. `--batches K`
-rows solve K extensive forms over N/K futures and evaluate each proposal in all N futures
-with the stress evaluator (sample-average approximation), with the statistical gap bound.
+total), gap (to the relaxation's bound), peak RSS; `--repeats R` runs each row R times, each in
+a fresh process, and shows the median run. `--batches K` rows solve K extensive forms over N/K
+futures and evaluate each proposal in all N futures with the stress evaluator (sample-average
+approximation), with the statistical gap bound.
 Baseline, same run: the same futures solved one by one as deterministic plans (what a user
 without the stochastic planner does, and what EVPI needs), `--baseline-limit` of them solved
 and the time scaled to N; ratio = stochastic total / one-by-one total.
 
-    python benchmarks/stochastic_scale.py --gap 0.01                      # openai-2025, N = 10 50 100 200
-    python benchmarks/stochastic_scale.py --gap 0.01 --futures 200 --batches 10
-    python benchmarks/stochastic_scale.py --scale 32 --futures 5 10 20 --batches 5   # plan_scale.py's model
+    python benchmarks/stochastic_scale.py --futures 10 50 100 200 --batches 1 10 --baseline-limit 5
+    python benchmarks/stochastic_scale.py --futures 10 50 --repeats 3 --baseline-limit 5
+    # plan_scale.py's 32-quarter model: the extensive form, and batches of one future each
+    python benchmarks/stochastic_scale.py --scale 32 --futures 5 --batches 1 5 --time-limit 2400 --baseline-limit 1
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import resource
 import statistics
@@ -123,6 +126,8 @@ def main() -> None:
                     help="deterministic plans actually solved for the baseline (scaled to N)")
     ap.add_argument("--scenario", default="examples/openai-2025.yaml")
     ap.add_argument("--scale", type=int, default=0, help="plan_scale.py's generated model with this many quarters")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per row, each in a fresh process; the median "
+                    "run by total time is shown")
     args = ap.parse_args()
     s = scenario_for(args)
     single = []
@@ -141,7 +146,9 @@ def main() -> None:
             if k > n:
                 continue
             try:
-                r = in_child(stochastic, args, n, k)
+                runs = sorted((in_child(stochastic, args, n, k) for _ in range(args.repeats)),
+                              key=lambda r: r.get("total_s", math.inf))
+                r = runs[len(runs) // 2]
             except PlanError as e:
                 print(f"{n:>5} {k:>3}  no plan within the time limit: {e}", flush=True)
                 continue
