@@ -96,7 +96,9 @@ def stochastic(args: argparse.Namespace, n: int, batches: int) -> dict[str, Any]
             "build_s": st["build_seconds"], "solve_s": st["solve_seconds"],
             "evaluation_s": st.get("evaluation_seconds", 0.0), "total_s": total, "gap": st["mip_gap"],
             "termination": st["termination"], "expected": float(np.dot(sol.costs, prob)),
-            "gap_bound": st.get("gap_bound_95_share"), "proposals": st.get("proposals"), "peak_mb": peak_mb()}
+            "gap_bound": st.get("gap_bound_95_share"), "proposals": st.get("proposals"),
+            "evaluated": st.get("proposals_evaluated"), "missed": st.get("batches_without_plan", 0),
+            "peak_mb": peak_mb()}
 
 
 def one_by_one(args: argparse.Namespace, n: int) -> dict[str, Any]:
@@ -159,8 +161,10 @@ def main() -> None:
                 continue
             share = (r["inputs_s"] + r["build_s"]) / r["total_s"]
             rest = r["total_s"] - r["inputs_s"] - r["build_s"] - r["solve_s"] - r["evaluation_s"]
-            gap = f"{r['gap']:>7.2%}" + (f" (SAA 95% bound {r['gap_bound']:.2%}, {r['proposals']} proposals)"
-                                          if k > 1 else "")
+            saa = (f" (SAA 95% bound {r['gap_bound']:.2%}" if not r["missed"]
+                   else f" (no SAA bound: {r['missed']} batches found no plan in their share of the time")
+            saa += f"; {r['evaluated']} of {r['proposals']} proposals evaluated)"
+            gap = f"{r['gap']:>7.2%}" + (saa if k > 1 else "")
             print(f"{n:>5} {k:>3} {r['variables']:>10,} {r['inputs_s']:>9.1f} {r['build_s']:>8.1f} "
                   f"{r['solve_s']:>8.1f} {r['evaluation_s']:>7.1f} {rest:>7.1f} {r['total_s']:>8.1f} "
                   f"{100 * share:>7.0f}% {gap} "

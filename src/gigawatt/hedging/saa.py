@@ -30,6 +30,7 @@ from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.stochastic import (
     ExtensiveSolution,
     Future,
+    NoPlanInTime,
     cvar,
     decision_quarter,
     solve_futures,
@@ -75,8 +76,10 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
         try:
             sol = solve_futures(scenario, [inputs[i] for i in idx], share, risk_alpha=risk_alpha,
                                 risk_weight=risk_weight, deadline=time.perf_counter() + max(left / (k - j), 1.0))
-        except PlanError:               # no plan within its share of the time: the others still propose
+        except NoPlanInTime as e:       # no plan within its share of the time: the others still propose
             missed += 1
+            build_s += e.stats["build_seconds"]
+            solve_s += e.stats["solve_seconds"]
             continue
         bounds.append(sol.stats["objective_bound_usd"])
         weights.append(float(prob[idx].sum()))
