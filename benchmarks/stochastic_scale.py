@@ -133,17 +133,21 @@ def main() -> None:
     args = ap.parse_args()
     s = scenario_for(args)
     single = []
-    for _ in range(1 if args.scale else 3):
+    for _ in range(0 if not args.baseline_limit else 1 if args.scale else 3):
         t = time.perf_counter()
         one = plan(s)
         single.append(time.perf_counter() - t)
-    print(f"{s.name}: one deterministic plan {statistics.median(single):.2f} s (median of {len(single)}: "
-          f"build {one.metadata['build_seconds']:.2f} s, solve {one.metadata['solve_seconds']:.2f} s); "
-          f"mip_gap {args.gap}, time limit {args.time_limit:g} s")
+    if single:
+        print(f"{s.name}: one deterministic plan {statistics.median(single):.2f} s (median of {len(single)}: "
+              f"build {one.metadata['build_seconds']:.2f} s, solve {one.metadata['solve_seconds']:.2f} s); "
+              f"mip_gap {args.gap}, time limit {args.time_limit:g} s")
+    else:
+        print(f"{s.name}: no baseline; mip_gap {args.gap}, time limit {args.time_limit:g} s")
     print(f"{'N':>5} {'K':>3} {'variables':>10} {'inputs s':>9} {'build s':>8} {'solve s':>8} {'eval s':>7} "
           f"{'rest s':>7} {'total s':>8} {'build %':>8} {'gap':>7} {'peak MB':>8} {'1-by-1 s':>9} {'ratio':>6}")
     for n in args.futures:
-        base = in_child(one_by_one, args, n)
+        # --baseline-limit 0: no baseline (rows that only measure size, build and memory)
+        base = in_child(one_by_one, args, n) if args.baseline_limit else {"seconds": math.nan, "solved": n}
         for k in args.batches:
             if k > n:
                 continue
