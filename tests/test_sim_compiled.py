@@ -1,4 +1,4 @@
-"""The compiled core runs the closed FIFO model exactly as the Python core does."""
+"""The compiled core runs the closed model exactly as the Python core does."""
 
 from __future__ import annotations
 
@@ -35,11 +35,15 @@ def test_identical_to_python_core_without_failures(df):
 
 def test_compiled_core_refuses_what_it_does_not_model():
     from gigawatt.errors import SimulationError
-    from gigawatt.sim import Outage
+    from gigawatt.sim import NodeFailure
     df = pd.DataFrame([{"name": "j", "arrival_s": 0.0, "accelerators": 1.0, "work_s": 10.0, "allowed": "",
                         "kind": "training"}])
     with pytest.raises(SimulationError, match="compiled core .* does not apply"):
-        simulate(fleet(), df, "fifo", gantt_jobs=0, core="compiled", outages=[Outage("pa", 1.0, 1.0)])
+        simulate(fleet(), df, "fifo", gantt_jobs=0, core="compiled", node_failures=[NodeFailure("pa", 0, 1.0)])
+    with pytest.raises(SimulationError, match="compiled core .* does not apply"):
+        simulate(fleet(), df, "cost-aware", gantt_jobs=0, core="compiled")
+    with pytest.raises(SimulationError, match="compiled core .* does not apply"):
+        simulate(fleet(), df, "fifo", gantt_jobs=0, core="compiled", record=True)
     eight = Fleet([Pool(id="h", site="s", provider="p", accelerator="nvidia_h100_sxm", capacity=16)])
     with pytest.raises(SimulationError, match="one-accelerator nodes"):
         simulate(eight, df, "fifo", gantt_jobs=0, core="compiled")

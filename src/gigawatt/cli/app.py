@@ -353,7 +353,7 @@ def check_output_file(path: Path, option: str) -> None:
         raise GigawattError(f"{option} {path}: directory {path.parent} does not exist; create it first")
 
 
-def parse_duration(text: str) -> float:
+def parse_duration(text: str, option: str = "--until") -> float:
     """'54d', '12h', '30m', '90s', '2w' or plain seconds -> seconds."""
     import re
 
@@ -361,7 +361,7 @@ def parse_duration(text: str) -> float:
 
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([smhdw]?)\s*", text)
     if not m:
-        raise GigawattError(f"--until '{text}' is not a duration; write it like 54d, 12h, 30m or 3600")
+        raise GigawattError(f"{option} '{text}' is not a duration; write it like 54d, 12h, 30m or 3600")
     scale = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}[m.group(2)]
     return float(m.group(1)) * scale
 
@@ -403,6 +403,13 @@ def simulate(
                                                      "interval for its largest run (needs --checkpoint-write)"),
     out_dir: Path | None = typer.Option(
         None, "--out", help="with --plan and no --period: write the round trip's tables here (for plan --derate-from)"),
+    failover_after: str | None = typer.Option(
+        None, "--failover-after", help="round trip: a training run whose pool has been down this long (e.g. 6h) "
+                                       "moves to another pool of its accelerator, in its regions, with room idle "
+                                       "(default: it waits for its pool)"),
+    transfer_delay: str | None = typer.Option(
+        None, "--transfer-delay", help="with --failover-after: time to move a run's checkpoint to the other pool, "
+                                       "paid on top of the restart (e.g. 1h; default 0)"),
 ) -> None:
     """Operate a fleet: gang jobs, failures, checkpoints, outages and failover."""
     import math
@@ -499,6 +506,11 @@ def simulate(
     if (out_dir is not None or daly) and not round_trip:
         raise GigawattError(f"{'--out' if out_dir is not None else '--daly'} is for a plan's round trip: give "
                             "--plan DIR without --period or --trace")
+    if (failover_after is not None or transfer_delay is not None) and not round_trip:
+        raise GigawattError(f"{'--failover-after' if failover_after is not None else '--transfer-delay'} is for a "
+                            "plan's round trip: give --plan DIR without --period or --trace")
+    if transfer_delay is not None and failover_after is None:
+        raise GigawattError("--transfer-delay needs --failover-after (runs move only after a delay)")
     if round_trip and (recommend_checkpoint or packing):
         raise GigawattError("--recommend-checkpoint and --packing need one period: add --period with --plan")
     if round_trip:
@@ -512,7 +524,10 @@ def simulate(
         assert plan_dir is not None
         return run_round_trip(s, SavedPlan.load(plan_dir), plan_dir, fail, policy=policy or s.operations.policy,
                               seed=seed, until_s=None if horizon == math.inf else horizon, spares=spares,
-                              placement=placement, out=out_dir, report=report, as_json=as_json, daly=daly)
+                              placement=placement, out=out_dir, report=report, as_json=as_json, daly=daly,
+                              failover_after_s=None if failover_after is None
+                              else parse_duration(failover_after, "--failover-after"),
+                              transfer_s=parse_duration(transfer_delay, "--transfer-delay") if transfer_delay else 0.0)
     if plan_dir is not None:
         chosen_plan = _plan_for(plan_dir, s)
         want = period or busiest_training_period(s)

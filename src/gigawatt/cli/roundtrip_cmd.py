@@ -36,7 +36,8 @@ def scenario_for_plan(plan: Plan, s: Scenario, plan_dir: Path) -> Scenario:
 
 def run_round_trip(s: Scenario, plan: Plan, plan_dir: Path, failures: FailureModel, *, policy: str, seed: int,
                    until_s: float | None, spares: int | None, placement: str, out: Path | None,
-                   report: Path | None, as_json: bool, daly: bool = False) -> None:
+                   report: Path | None, as_json: bool, daly: bool = False,
+                   failover_after_s: float | None = None, transfer_s: float = 0.0) -> None:
     from rich.progress import Progress
 
     from gigawatt.plan.solve import scenario_hash
@@ -48,10 +49,13 @@ def run_round_trip(s: Scenario, plan: Plan, plan_dir: Path, failures: FailureMod
         task = bar.add_task("simulating the plan quarter by quarter", total=1.0)
         rt = round_trip(scenario_for_plan(plan, s, plan_dir), plan, failures, policy=policy, seed=seed,
                         until_s=until_s, spares=spares, placement=placement, daly=daly,
-                        progress=lambda k, n: bar.update(task, completed=k / n))
+                        progress=lambda k, n: bar.update(task, completed=k / n),
+                        failover_after_s=failover_after_s, transfer_s=transfer_s)
     facts: dict[str, Any] = {"scenario": s.name, "plan": str(plan_dir), "seed": seed,
                              "fleet": f"plan {plan_dir}, {rt.summary['fleet'].removeprefix('plan ')}"}
-    saved = save_round_trip(rt, out, scenario_hash(s), str(plan_dir), {"seed": seed, "policy": policy}) \
+    saved = save_round_trip(rt, out, scenario_hash(s), str(plan_dir), {"seed": seed, "policy": policy,
+                                                                      "failover_after_s": failover_after_s,
+                                                                      "transfer_s": transfer_s}) \
         if out is not None else None
     if report is not None:
         from gigawatt.report.sim_report import write_round_trip_report
@@ -77,12 +81,15 @@ def print_round_trip(rt: RoundTrip, facts: dict[str, Any]) -> None:
     def day(x: float) -> str:
         return "-" if x != x else f"{x:,.1f}"
 
+    failover = "failover_after_s" in sm
     console.print(table("Training runs: planned vs simulated completion (days from the horizon start)",
                         ["run", "host", "planned", "simulated", "late (days)", "status", "ETTR", "availability",
-                         "interruptions"],
+                         "interruptions"] + (["ran at", "failovers", "without failover"] if failover else []),
                         [[escape(str(r.run)), escape(str(r.host)), f"{_label(r.planned_completion)} ({day(r.planned_day)})",
                           f"{_label(r.simulated_completion)} ({day(r.simulated_day)})", day(r.late_days), r.status,
                           _share(r.ettr), _share(r.availability), number(r.interruptions)]
+                         + ([escape(str(r.ran_at)), number(r.failovers), str(r.status_without_failover)]
+                            if failover else [])
                          for r in rt.runs.itertuples()]))
     if not rt.inference.empty:
         console.print(table("Inference loads: served share of the planned compute-time (SLO attainment)",
@@ -99,6 +106,10 @@ def print_round_trip(rt: RoundTrip, facts: dict[str, Any]) -> None:
     late = rt.late_runs()
     console.print(f"late runs: {escape(', '.join(late)) if late else 'none'}; utilisation {sm['utilization']:.1%}, "
                   f"cost {money(sm['cost_usd'])}")
+    if failover:
+        saved = sm["saved_by_failover"]
+        console.print(f"saved by failover: {escape(', '.join(saved)) if saved else 'none'} "
+                      f"({number(sm['failovers'])} moves)")
     for note in rt.notes:
         console.print(f"note: {escape(str(note))}")
 

@@ -92,15 +92,16 @@ def binding_constraints(m: Model, p: PlanInputs) -> list[dict[str, object]]:
 
 def _usable_pools(p: PlanInputs, demand: str, pools: dict[str, xr.DataArray]) -> dict[str, list[str]]:
     """Accelerators, sites, offers and contracts that may serve a demand, and the accelerators they hold."""
-    accs = [str(a) for a in p.acc.values if bool(p.compat.sel(demand=demand, acc=a))]
-    site_mask = pools["site"].sel(demand=demand)
-    sites = [str(x) for x in p.site.values if bool(site_mask.sel(site=x).any())]
-    offers = [str(o) for o in p.offer.values if bool(pools["offer"].sel(demand=demand, offer=o))]
-    contracts = [str(c) for c in p.contract.values if bool(pools["contract"].sel(demand=demand, contract=c))]
-    pooled = sorted({str(a) for x in sites for a in p.acc.values if bool(site_mask.sel(site=x, acc=a))}
-                    | {str(p.offer_acc.sel(offer=o).item()) for o in offers}
-                    | {str(p.contract_acc.sel(contract=c).item()) for c in contracts})
-    site_accs = sorted({str(a) for x in sites for a in p.acc.values if bool(site_mask.sel(site=x, acc=a))})
+    accs = [str(a) for a in p.acc.values[p.compat.sel(demand=demand).values]]
+    held = pools["site"].sel(demand=demand).transpose("site", "acc").values      # site x acc
+    sites = [str(x) for x in p.site.values[held.any(axis=1)]]
+    offer_ok = pools["offer"].sel(demand=demand).transpose("offer").values
+    contract_ok = pools["contract"].sel(demand=demand).transpose("contract").values
+    offers = [str(o) for o in p.offer.values[offer_ok]]
+    contracts = [str(c) for c in p.contract.values[contract_ok]]
+    site_accs = sorted({str(a) for a in p.acc.values[held.any(axis=0)]})
+    pooled = sorted(set(site_accs) | {str(a) for a in p.offer_acc.values[offer_ok]}
+                    | {str(a) for a in p.contract_acc.values[contract_ok]})
     return {"acc": accs, "site": sites, "offer": offers, "contract": contracts, "pooled": pooled,
             "site_accs": site_accs}
 
@@ -187,22 +188,25 @@ def explain_shortfalls(
     return lines
 
 
-def best_host_work(p: PlanInputs, run: str) -> tuple[str | None, float]:
+def best_host_work(run: str, deliverable: dict[str, xr.DataArray]) -> tuple[str | None, float]:
     """The eligible location that could deliver most of a co-located run's work in its window,
-    and that work (effective EF/s-quarters), from its static size alone."""
-    from gigawatt.plan.constraints import host_serve_bounds
-
-    bounds = host_serve_bounds(p)
-    eligible = host_eligibility(p)
+    and that work (effective EF/s-quarters), from `host_deliverable`, its static size alone."""
     best: tuple[str | None, float] = (None, 0.0)
-    for kind, bound in bounds.items():
-        if bound.size == 0:
-            continue
-        per_location = bound.sel(run=run).where(eligible[kind].sel(run=run), 0.0).sum("period")
+    for most in deliverable.values():
+        per_location = most.sel(run=run)
         for location, value in per_location.to_series().items():
             if float(value) > best[1]:
                 best = (str(location), float(value))
     return best
+
+
+def host_deliverable(p: PlanInputs) -> dict[str, xr.DataArray]:
+    """[run, location] per kind: all an eligible location could deliver to a run in its window."""
+    from gigawatt.plan.constraints import host_serve_bounds
+
+    eligible = host_eligibility(p)
+    return {kind: bound.where(eligible[kind], 0.0).sum("period")
+            for kind, bound in host_serve_bounds(p).items() if bound.size}
 
 
 def explain_missed_runs(p: PlanInputs, training: pd.DataFrame, binding: list[dict[str, object]],
@@ -212,6 +216,7 @@ def explain_missed_runs(p: PlanInputs, training: pd.DataFrame, binding: list[dic
         return []
     by_family, weight = _binding_index(binding)
     usable = usable_pools(p)
+    deliverable = host_deliverable(p)
     lines = []
     for row in training[~training["completes"].astype(bool)].itertuples():
         run = str(row.run)
@@ -221,7 +226,7 @@ def explain_missed_runs(p: PlanInputs, training: pd.DataFrame, binding: list[dic
         reasons = _structural_reasons(p, run, pools, periods)
         if run in set(p.run.values):
             k = float(p.run_min_units.sel(run=run))
-            location, most = best_host_work(p, run)
+            location, most = best_host_work(run, deliverable)
             need = float(p.training_work.sel(demand=run))
             if location is None:
                 reasons.append(f"no single site, offer or contract can host it co-located (needs {k:,.0f} "

@@ -53,10 +53,10 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
-def _highs_options(p: PlanInputs, log_fn: str | None, time_left: float) -> dict[str, Any]:
+def _highs_options(p: PlanInputs, log_fn: str | None) -> dict[str, Any]:
+    """Options for the live model (each run sets its own time limit: see `_run`)."""
     options: dict[str, Any] = {"output_flag": log_fn is not None, "log_to_console": False,
-                               "time_limit": max(time_left, 1.0), "mip_rel_gap": p.scenario.policy.mip_gap,
-                               "threads": 1}
+                               "mip_rel_gap": p.scenario.policy.mip_gap, "threads": 1}
     if log_fn:
         options["log_file"] = log_fn
     return options
@@ -68,14 +68,17 @@ def _check_solution(m: Model, status: str, condition: str) -> None:
                         "try a larger policy.time_limit_s or a looser policy.mip_gap")
 
 
-def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose") -> tuple[str, str]:
+def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose",
+         *, mip: bool = False) -> tuple[str, str]:
     """Apply the model's changes to the live HiGHS model in place and re-run it (warm).
 
     Returns linopy's (status, condition). Note linopy's status is "ok" when a limit stopped
     HiGHS with a solution in hand: only condition "optimal" means the LP was solved."""
     h = solver.solver_model
-    # HiGHS measures its time limit against the instance's run time summed over every run
-    h.setOptionValue("time_limit", h.getRunTime() + max(deadline - time.perf_counter(), 1.0))
+    left = max(deadline - time.perf_counter(), 1.0)
+    # HiGHS holds an LP's time limit against the instance's run time summed over every run so
+    # far, and branch and bound's against its own time since it started
+    h.setOptionValue("time_limit", left if mip else h.getRunTime() + left)
     h.setOptionValue("solver", algorithm)
     with _quiet_stdout():
         result = solver.solve(model=m, disallow_rebuild=True)
@@ -98,21 +101,43 @@ def _unpin(m: Model, bounds: dict[str, tuple[xr.DataArray, xr.DataArray]]) -> No
         m.variables[name].update(lower=lower, upper=upper)
 
 
-def _round(m: Model, solver: solvers.Solver, deadline: float, bound: float, gap: float) -> float | None:
+def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
     """From the solved relaxation: each run may only be hosted where the relaxation hosts most of
-    it; re-solve; a run still not wholly hosted there (its cluster conflicts with others', e.g.
-    chip deals cannot fill every cluster at once) is hosted nowhere, the rest pinned. Then pin
-    which runs are missed (those the re-solve misses half of; if serving the rest whole is
-    infeasible, any it misses) and re-solve. Every re-solve starts warm. The pinned plan's
-    cost, or None if pinning left no feasible plan, or none within `gap` of `bound` (or no time)."""
+    it; re-solve. A run then hosted there only in part (its cluster conflicts with others', e.g.
+    chip deals cannot fill every cluster at once) is either hosted there whole or nowhere: both
+    are tried, the cheaper kept. Then pin which runs are missed (those the re-solve misses half
+    of; if serving the rest whole is infeasible, any it misses). Every re-solve starts warm.
+    The pinned plan's cost (beyond the gap, it is where branch and bound starts: far better than
+    what HiGHS's own heuristics find first on large models), or None if pinning left no feasible
+    plan or no time."""
     hosts = [name for name in m.variables if name.startswith("host_")]
     chosen = round_hosts({name: m.variables[name].solution for name in hosts})
     for name, pick in chosen.items():
         m.variables[name].update(lower=0.0, upper=pick.fillna(0.0))
-    if not _solved(*_run(solver, m, deadline, "simplex")) or _gap(m.objective.value, bound) > gap:
-        return None     # pinning more can only cost more: it cannot come within the gap
+    if not _solved(*_run(solver, m, deadline, "simplex")):
+        return None
+    solution = {name: m.variables[name].solution for name in hosts}
     # a hair under 1 is HiGHS's tolerance, not a split: pin the value it found, not a rounded 1
-    _pin(m, {name: m.variables[name].solution.where(m.variables[name].solution >= 1 - 1e-6, 0.0) for name in hosts})
+    nowhere = {name: v.where(v >= 1 - 1e-6, 0.0) for name, v in solution.items()}
+    whole = {name: v.where(v >= 1 - 1e-6, (v > 1e-6).astype(float)) for name, v in solution.items()}
+    split = any(not whole[name].equals(nowhere[name]) for name in hosts)
+    options = [nowhere, whole] if split else [nowhere]
+    tried = [_pin_hosts_and_missed(m, solver, deadline, hosting) for hosting in options]
+    feasible = [found for found in tried if found is not None]
+    if not feasible:
+        return None
+    best = min(feasible, key=lambda found: found[0])
+    if best is not tried[-1]:          # the model holds the last one tried: back to the best
+        _pin(m, best[1])
+        if not _solved(*_run(solver, m, deadline, "simplex")):
+            return None
+    return best[0]
+
+
+def _pin_hosts_and_missed(m: Model, solver: solvers.Solver, deadline: float, hosting: dict[str, xr.DataArray],
+                          ) -> tuple[float, dict[str, xr.DataArray]] | None:
+    """Pin the hosts, re-solve, pin which runs are missed, re-solve: the cost and every pin."""
+    _pin(m, hosting)
     if not _solved(*_run(solver, m, deadline, "simplex")):
         return None
     solved = m.variables["missed"].solution if "missed" in m.variables else None
@@ -120,8 +145,8 @@ def _round(m: Model, solver: solvers.Solver, deadline: float, bound: float, gap:
     same = all(near[name].equals(safe[name]) for name in near)
     for choice in [near] if same else [near, safe]:
         _pin(m, choice)
-        if _solved(*_run(solver, m, deadline, "simplex")):
-            return float(m.objective.value)
+        if _solved(*_run(solver, m, deadline, "simplex")) and m.objective.value is not None:
+            return float(m.objective.value), {**hosting, **choice}
     return None
 
 
@@ -138,7 +163,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     an LP with the choices pinned, so duals price compute at the plan's own optimum.
     `relaxation`: HiGHS's algorithm for the relaxation (a stochastic plan's extensive form,
     many loosely linked blocks, solves faster by dual simplex)."""
-    options = _highs_options(p, log, deadline - time.perf_counter())
+    options = _highs_options(p, log)
     with _quiet_stdout():     # HiGHS prints its banner when the model is handed over
         solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
                                           explicit_coordinate_names=False, set_names=False)
@@ -163,15 +188,14 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     relaxed_basis = solver.solver_model.getBasis() if relaxed else None
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
-    rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)), bound,
-                     p.scenario.policy.mip_gap) if relaxed else None
+    rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0))) if relaxed else None
     gap = _gap(rounded, bound)
     method = "relax-and-round"
     if gap > p.scenario.policy.mip_gap:
         _unpin(m, built)
         # leave the final LP its time: warm from the relaxation's basis it takes well under the
         # relaxation's own time
-        reserve = min(max(relaxation_s, 5.0), 0.25 * max(deadline - time.perf_counter(), 0.0))
+        reserve = min(max(2 * relaxation_s, 10.0), 0.5 * max(deadline - time.perf_counter(), 0.0))
         found = _branch_and_bound(m, solver, binaries, deadline - reserve, start=rounded is not None)
         if found is None:
             _check_solution(m, "warning", "no integer solution within the time limit")
@@ -218,8 +242,9 @@ def _branch_and_bound(m: Model, solver: solvers.Solver, binaries: list[str], dea
     for name in binaries:
         m.variables[name].unrelax()
     if incumbent is not None:
+        solver.update(m)            # HiGHS drops a given solution when bounds or types change after it
         h.setSolution(incumbent)
-    _run(solver, m, deadline)
+    _run(solver, m, deadline, mip=True)
     value = m.objective.value
     return float(value) if value is not None and np.isfinite(value) else None
 

@@ -54,6 +54,10 @@ class Job:
     failures: int = 0                # interruptions by hardware failures
     cost_usd: float = 0.0
     segments: list[tuple[float, float, str]] | None = None   # kept only for jobs drawn in a Gantt
+    failover: frozenset[str] | None = None   # where it may move when its pool stays down (see failover_after_s)
+    failovers: int = 0
+    failover_to: str = ""            # the pool it last moved to
+    transfer_due: bool = False       # its next start pays the transfer delay
 
 
 def checkpoints_before(remaining_s: float, interval_s: float) -> int:
@@ -113,7 +117,8 @@ class GangCluster:
     def __init__(self, engine: Engine, fleet: Fleet, jobs: list[Job], policy: Policy,
                  failures: FailureModel, outages: list[Outage] | None = None,
                  timeline_step_s: float = 3600.0, placement: str = "first-fit",
-                 node_failures: list[NodeFailure] | None = None) -> None:
+                 node_failures: list[NodeFailure] | None = None, failover_after_s: float | None = None,
+                 transfer_s: float = 0.0) -> None:
         self.engine = engine
         self.fleet = fleet
         self.jobs = sorted(jobs, key=lambda j: j.arrival)
@@ -133,6 +138,9 @@ class GangCluster:
         self._write = failures.checkpoint_write_s if failures.enabled else 0.0
         self._restart = failures.restart_minutes * 60.0 if failures.enabled else 0.0
         self._repair = failures.repair_hours * 3600.0
+        self._failover_after = failover_after_s
+        self._transfer = transfer_s
+        self._down_since: dict[str, float] = {}
         self._pools_for: dict[frozenset[str] | None, list[Pool]] = {}
         self._frng = XorShift(engine.seed)          # failure draws: the same stream as the compiled core
         self.fragmented_s = 0.0                     # accelerator-seconds idle but stranded by node layout
@@ -297,13 +305,47 @@ class GangCluster:
             if not pool.up:
                 continue
             pool.up = False
+            self._down_since[pool.id] = self.engine.now
             for job in sorted(pool.running, key=lambda j: j.id):
                 self._interrupt(job)
                 if not self.policy.failover:
                     job.pinned = pool
                 self.queue.appendleft(job)
         self.engine.after(outage.duration_s, self._outage_ends, hit)
+        if self._failover_after is not None:     # after the outage's end: a pool back just then keeps its jobs
+            for pool in hit:
+                if pool.outages == 1:
+                    self.engine.after(self._failover_after, self._failover_due, (pool, self.engine.now))
         self._dispatch()
+
+    def _failover_due(self, event: tuple[Pool, float]) -> None:
+        """The pool has been down `failover_after_s` without a break: the jobs waiting for it that may
+        fail over move, in queue order, to the first pool (fleet order) of their failover set that is
+        up and has room now; the others keep waiting for it."""
+        pool, since = event
+        if pool.up or self._down_since.get(pool.id) != since:
+            return
+        for job in [j for j in self.queue if j.failover is not None and self._waits_for(j, pool)]:
+            moves = job.failover or frozenset()
+            target = next((p for p in self.fleet.pools if p is not pool and p.up and p.accelerator in moves
+                           and p.fits(job.size, job.group)), None)
+            if target is None:
+                continue
+            self.queue.remove(job)
+            job.pinned = None
+            job.allowed = frozenset({target.accelerator})
+            job.failovers += 1
+            job.failover_to = target.id
+            job.transfer_due = True
+            self._start(job, target)
+        if self._noded:                              # idle room changed on node pools
+            self._fragmentation()
+
+    def _waits_for(self, job: Job, pool: Pool) -> bool:
+        """Is a queued job held up only by `pool` being down?"""
+        if job.pinned is not None:
+            return job.pinned is pool
+        return job.allowed is not None and pool.accelerator in job.allowed and not self._candidates(job)
 
     def _outage_ends(self, pools: list[Pool]) -> None:
         self._pools_for.clear()
@@ -331,6 +373,9 @@ class GangCluster:
         job.version += 1
         job.seg_start = now
         job.seg_overhead = self._restart if job.interruptions else 0.0
+        if job.transfer_due:                        # its checkpoint moves to another pool first
+            job.seg_overhead += self._transfer
+            job.transfer_due = False
         if job.first_start != job.first_start:      # NaN: first start
             job.first_start = now
         compute = (job.work - job.done) / pool.speed
@@ -494,4 +539,6 @@ class GangCluster:
             "failure_interruptions": np.fromiter((j.failures for j in jobs), float, len(jobs)),
             "interruptions": np.fromiter((j.interruptions for j in jobs), float, len(jobs)),
             "cost_usd": np.fromiter((j.cost_usd for j in jobs), float, len(jobs)),
+            "failovers": np.fromiter((j.failovers for j in jobs), float, len(jobs)),
+            "failover_to": np.array([j.failover_to for j in jobs], dtype=object),
         }

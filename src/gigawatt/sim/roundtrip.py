@@ -3,8 +3,12 @@
 Each quarter the fleet is the plan's capacity in that quarter, one pool per location and
 accelerator, made of the catalog's nodes. The plan's `serve` table says what each pool gives
 each demand; a demand gets `serve / (MFU x availability x peak EF/s per accelerator)`
-accelerators of that pool (gangs in whole nodes), and its jobs run only there (the plan's hosts;
-no failover between pools). A training run is a gang job per pool it is served from; the work it
+accelerators of that pool (gangs in whole nodes), and its jobs run there (the plan's hosts).
+With `failover_after_s`, a training job whose pool has been down that long moves to another pool
+of the same accelerator, in a region the run allows, that has the room idle, restarting from its
+last checkpoint after the restart time and `transfer_s`; it stays there for the quarter, and a
+run behind the plan continues where it last ran. Which runs failover saved is measured against
+the same round trip without it. A training run is a gang job per pool it is served from; the work it
 has not done at a quarter's end carries over, and a run with work left after its last planned
 quarter keeps its last allocation, queued behind the plan's own jobs, until it is done or the
 horizon ends. An inference load holds its accelerators for the quarter: an outage takes them
@@ -31,6 +35,7 @@ import pandas as pd
 from gigawatt.errors import SimulationError
 from gigawatt.json_values import finite
 from gigawatt.periods import SECONDS_PER_QUARTER
+from gigawatt.plan.inputs import in_regions
 from gigawatt.plan.result import Plan
 from gigawatt.scenario.model import Scenario
 from gigawatt.sim.failures import FailureModel, Outage, young_daly
@@ -60,6 +65,8 @@ class Demand:
     delivered: float = 0.0          # effective exaFLOP
     quarter: float = 0.0            # effective exaFLOP delivered in the quarter being simulated
     locations: set[str] = field(default_factory=set)       # where it ran
+    regions: list[str] = field(default_factory=list)       # where it may run (empty: anywhere)
+    failovers: int = 0
 
 
 @dataclass(frozen=True)
@@ -117,8 +124,8 @@ def _pool_names(capacity: pd.DataFrame) -> dict[str, str]:
 def _demands(s: Scenario, plan: Plan) -> dict[str, Demand]:
     required = plan.tables["training"].set_index("run")["required_exaflop"] if not plan.tables["training"].empty \
         else pd.Series(dtype=float)
-    out = {r.id: Demand(r.id, "training", r.mfu * r.availability, float(required.get(r.id, 0.0)))
-           for r in s.demand.training}
+    out = {r.id: Demand(r.id, "training", r.mfu * r.availability, float(required.get(r.id, 0.0)),
+                        regions=list(r.regions)) for r in s.demand.training}
     for d in out.values():
         d.remaining = d.required_exaflop
     out.update({x.id: Demand(x.id, "inference", x.utilization * x.availability) for x in s.demand.inference})
@@ -190,12 +197,45 @@ def _quarter_outages(all_outages: list[Outage], start: float, length: float) -> 
 
 def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str = "fifo", seed: int = 0,
                until_s: float | None = None, spares: int | None = None, placement: str = "first-fit",
-               daly: bool = False, progress: Progress | None = None) -> RoundTrip:
+               daly: bool = False, progress: Progress | None = None, failover_after_s: float | None = None,
+               transfer_s: float = 0.0, core: str = "auto") -> RoundTrip:
     """Operate the plan over its horizon (or up to `until_s` from its start). Pure: no printing.
 
     `spares`: hot spare nodes per pool, taken out of the plan's capacity (None: enough to cover
     the nodes expected in repair at once, see `spare_nodes`). `daly`: each quarter, checkpoint at
-    Daly's optimal interval for its largest training job (needs a checkpoint write time)."""
+    Daly's optimal interval for its largest training job (needs a checkpoint write time).
+    `failover_after_s`: training jobs leave a pool down this long (None: they wait for it);
+    then the round trip runs again without failover, to say which runs it saved. `core`: as in
+    `simulate` (the round trip's pools have no node identity: the compiled core runs it when built)."""
+    kw: dict[str, Any] = {"policy": policy, "seed": seed, "until_s": until_s, "spares": spares,
+                          "placement": placement, "daly": daly, "core": core}
+    if failover_after_s is None:
+        return _round_trip(s, plan, failures, progress=progress, **kw)
+
+    def step(second: bool) -> Progress | None:          # two passes share one bar
+        if progress is None:
+            return None
+        report = progress
+        return lambda k, n: report(k + (n if second else 0), 2 * n)
+
+    rt = _round_trip(s, plan, failures, progress=step(False), failover_after_s=failover_after_s,
+                     transfer_s=transfer_s, **kw)
+    without = _round_trip(s, plan, failures, progress=step(True), **kw).runs.set_index("run")["status"]
+    rt.runs["status_without_failover"] = rt.runs["run"].map(without)
+    on_time = rt.runs["status"].isin(["on time", "done (plan missed it)"])
+    saved = rt.runs.loc[on_time & rt.runs["status_without_failover"].isin(["late", "not finished"]), "run"]
+    rt.summary.update({"failover_after_s": failover_after_s, "transfer_s": transfer_s,
+                       "failovers": int(rt.runs["failovers"].sum()), "saved_by_failover": [str(r) for r in saved]})
+    rt.notes.append(f"failover after {failover_after_s / 3600:g} h (transfer {transfer_s / 3600:g} h): "
+                    f"{rt.summary['failovers']} moves; runs saved by failover (late or unfinished without it, "
+                    f"on time with it, same seed): {', '.join(rt.summary['saved_by_failover']) or 'none'}")
+    return rt
+
+
+def _round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str, seed: int,
+                until_s: float | None, spares: int | None, placement: str, daly: bool,
+                progress: Progress | None, failover_after_s: float | None = None,
+                transfer_s: float = 0.0, core: str = "auto") -> RoundTrip:
     if daly and failures.stall_s <= 0:
         raise SimulationError("Daly's checkpoint interval needs a checkpoint cost: give a checkpoint write time "
                               "(--checkpoint-write) and a stall share above 0")
@@ -239,16 +279,20 @@ def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str =
                  for name, size in node_sizes(want, pools[pid].capacity, pools[pid].g, runs).items()}
         sizes.update(_late_jobs(demands, set(here["demand"]), pools, sizes, jobs))
         table = _jobs_table(sizes, jobs, peak, length)
+        if failover_after_s is not None and not table.empty:
+            table["failover"] = _failover_sets(table, jobs, pools, _regions(s))
         held = sum(p.capacity + p.spares * p.g for p in pools.values()) * length
         totals["capacity_s"] += held
         allocated = 0.0
+        moved: dict[str, str] = {}
         if not table.empty:
             fm = _daly_interval(failures, table) if daly else failures
             r = simulate(Fleet(list(pools.values())), table, policy, failures=fm,
                          outages=_quarter_outages(outages, t0, length), until_s=length, seed=seed * 1000 + k,
-                         gantt_jobs=0, placement=placement, core="python")
-            notes += [f"{label}: {n}" for n in r.notes if "still waiting" not in n]
-            _account(r.jobs, jobs, peak, t0, length, demands)
+                         gantt_jobs=0, placement=placement, core=core, failover_after_s=failover_after_s,
+                         transfer_s=transfer_s)
+            notes += [f"{label}: {n}" for n in r.notes if "still waiting" not in n and n != "compiled core"]
+            moved = _account(r.jobs, jobs, peak, t0, length, demands)
             allocated = r.allocated_accelerator_hours * 3600
             for key, value in (("allocated", allocated), ("cost", r.cost_usd),
                                ("failures", r.failures), ("events", r.events), ("wall", r.wall_seconds),
@@ -269,6 +313,10 @@ def round_trip(s: Scenario, plan: Plan, failures: FailureModel, *, policy: str =
                                     "planned_exaflop": float(planned.get(d.id, 0.0)), "delivered_exaflop": delivered})
             if d.kind == "training" and d.id in planned.index:
                 d.last = {j.pool: j.planned for j in jobs.values() if j.demand is d and not j.late}
+            for name, to in moved.items():          # a run that failed over continues where it went
+                j = jobs[name]
+                if j.demand is d and j.pool in d.last:
+                    d.last[to] = d.last.pop(j.pool)
         if progress is not None:
             progress(k + 1, n_quarters)
     return _assemble(s, plan, demands, period_rows, cap_rows, totals, end, notes, failures, policy)
@@ -344,13 +392,41 @@ def _jobs_table(sizes: dict[str, float], jobs: dict[str, JobSpec], peak: dict[st
     return pd.DataFrame(rows).sort_values("_order", kind="stable").drop(columns="_order").reset_index(drop=True)
 
 
+def _regions(s: Scenario) -> dict[str, str]:
+    """Each plan location's region, as the planner matches demand regions against it."""
+    out = {x.id: (x.region or x.country).lower() for x in s.sites}
+    out.update({o.id: o.region.lower() for o in s.cloud_offers})
+    out.update({c.id: c.region.lower() for c in s.contracts})
+    return out
+
+
+def _failover_sets(table: pd.DataFrame, jobs: dict[str, JobSpec], pools: dict[str, Pool],
+                   regions: dict[str, str]) -> list[str]:
+    """Per job, the pools a training job may move to: the same accelerator (its speed and the
+    plan's peak unchanged), in a region its run allows; services stay."""
+    out = []
+    for name in table["name"]:
+        j = jobs[str(name)]
+        acc = j.pool.rsplit("/", 1)[-1]
+        out.append("" if j.demand.kind != "training" else "|".join(
+            pid for pid, p in pools.items() if pid != j.pool and pid.rsplit("/", 1)[-1] == acc
+            and in_regions(regions.get(p.site, ""), j.demand.regions)))
+    return out
+
+
 def _account(out: pd.DataFrame, jobs: dict[str, JobSpec], peak: dict[str, float], t0: float,
-             length: float, demands: dict[str, Demand]) -> None:
-    """Fold one quarter's per-job outcomes into each demand's books."""
+             length: float, demands: dict[str, Demand]) -> dict[str, str]:
+    """Fold one quarter's per-job outcomes into each demand's books; returns the jobs that failed
+    over and the pool each ended on."""
     finished: dict[str, list[float]] = {}
+    moved: dict[str, str] = {}
     for row in out.itertuples():
         j = jobs[str(row.name)]
         d = j.demand
+        if row.failovers:
+            moved[str(row.name)] = str(row.failover_to)
+            d.failovers += int(row.failovers)
+            d.locations.add(str(row.failover_to).rsplit("/", 1)[0])
         # a service redoes nothing after an outage: it serves while it holds its accelerators
         busy = float(row.productive_s) if d.kind == "training" else float(row.allocated_s - row.restart_s)
         useful = busy * peak[j.pool.rsplit("/", 1)[-1]] * d.mfu
@@ -371,6 +447,7 @@ def _account(out: pd.DataFrame, jobs: dict[str, JobSpec], peak: dict[str, float]
         if all(np.isfinite(ends)) or d.remaining <= DONE_SHARE * d.required_exaflop:
             d.remaining = 0.0
             d.finish_s = t0 + (max(ends) if all(np.isfinite(ends)) else length)
+    return moved
 
 
 def _assemble(s: Scenario, plan: Plan, demands: dict[str, Demand], period_rows: list[dict[str, Any]],
@@ -403,6 +480,7 @@ def _assemble(s: Scenario, plan: Plan, demands: dict[str, Demand], period_rows: 
             "ettr": d.productive_s / d.held_s if d.held_s > 0 else math.nan,
             "availability": d.productive_s / d.planned_s if d.planned_s > 0 else math.nan,
             "interruptions": d.interruptions, "failure_interruptions": d.failure_interruptions,
+            "ran_at": "+".join(sorted(d.locations)), "failovers": d.failovers,
         })
     inference_rows = [{"load": d.id, "planned_accelerator_hours": d.planned_s / 3600,
                        "served_accelerator_hours": d.productive_s / 3600,
@@ -412,7 +490,7 @@ def _assemble(s: Scenario, plan: Plan, demands: dict[str, Demand], period_rows: 
     runs = pd.DataFrame(run_rows, columns=["run", "host", "required_exaflop", "delivered_exaflop",
                                            "planned_completion", "planned_day", "simulated_completion",
                                            "simulated_day", "late_days", "status", "within_window", "ettr", "availability",
-                                           "interruptions", "failure_interruptions"])
+                                           "interruptions", "failure_interruptions", "ran_at", "failovers"])
     inference = pd.DataFrame(inference_rows, columns=["load", "planned_accelerator_hours",
                                                       "served_accelerator_hours", "slo_attainment", "interruptions"])
     by_period = pd.DataFrame(period_rows, columns=["period", "demand", "kind", "planned_exaflop", "delivered_exaflop"])

@@ -14,7 +14,7 @@ from gigawatt.sim.cluster import GangCluster, Job
 from gigawatt.sim.engine import Engine
 from gigawatt.sim.failures import FailureModel, NodeFailure, Outage
 from gigawatt.sim.fleet import PLACEMENTS, Fleet
-from gigawatt.sim.policies import Policy, get_policy
+from gigawatt.sim.policies import Policy, first_fit, get_policy
 from gigawatt.sim.result import SimResult, _quantiles
 from gigawatt.sim.workload import validate_jobs
 
@@ -31,9 +31,11 @@ def jobs_from_table(df: pd.DataFrame) -> list[Job]:
 
     columns = [df[c].tolist() for c in ("name", "arrival_s", "accelerators", "work_s", "allowed", "kind")]
     groups = df["scale_up"].tolist() if "scale_up" in df.columns else [0.0] * len(df)
+    moves = df["failover"].tolist() if "failover" in df.columns else [""] * len(df)
     return [
-        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k, group=gr)
-        for i, (n, a, s, w, al, k, gr) in enumerate(zip(*columns, groups, strict=True))
+        Job(id=i, name=n, arrival=a, size=s, work=w, allowed=allowed(al), kind=k, group=gr,
+            failover=frozenset(x for x in mv.split("|") if x) or None)
+        for i, (n, a, s, w, al, k, gr, mv) in enumerate(zip(*columns, groups, moves, strict=True))
     ]
 
 
@@ -87,16 +89,27 @@ def simulate(
     core: str = "auto",
     placement: str = "first-fit",
     node_failures: list[NodeFailure] | None = None,
+    failover_after_s: float | None = None,
+    transfer_s: float = 0.0,
 ) -> SimResult:
     """Run gang jobs on a fleet. No printing, no globals: safe in worker processes.
 
-    `core`: "python" (the event engine and pluggable policies), "compiled" (the closed
-    FIFO model in C, failures and spares included: no outages, Gantt or event log,
-    one-accelerator nodes and whole accelerators), or "auto" (compiled when it applies). `placement`: how a gang is put on a
-    pool's nodes (first-fit, best-fit, worst-fit, random-fit).
+    `core`: "python" (the event engine and pluggable policies), "compiled" (the closed model
+    in C: first-fit policies, FIFO or EASY backfill, with or without failover; failures,
+    spares, checkpoints, outages, failover after a delay, prices, inference services and the
+    Gantt included; no event log or injected node failures; pools without node
+    identity: one-accelerator nodes with whole accelerators, or node_identity=False), or
+    "auto" (compiled when it applies). `placement`: how a gang is put on a
+    pool's nodes (first-fit, best-fit, worst-fit, random-fit). `failover_after_s`: a job with a
+    `failover` column entry whose pool has been down this long moves to the first pool of that
+    set with room, restarting from its last checkpoint after `transfer_s` more (None: never).
     """
     if placement not in PLACEMENTS:
         raise SimulationError(f"unknown placement '{placement}'; choose one of {', '.join(PLACEMENTS)}")
+    if failover_after_s is not None and not (math.isfinite(failover_after_s) and failover_after_s >= 0):
+        raise SimulationError(f"failover_after_s = {failover_after_s}: give seconds >= 0 (None: no failover)")
+    if not (math.isfinite(transfer_s) and transfer_s >= 0):
+        raise SimulationError(f"transfer_s = {transfer_s}: give seconds >= 0")
     pol = get_policy(policy) if isinstance(policy, str) else policy
     fail = failures or FailureModel.none()
     if fleet.capacity <= 0:
@@ -112,22 +125,24 @@ def simulate(
     span = horizon if math.isfinite(horizon) else \
         float((table["arrival_s"] + table["work_s"]).max()) if len(table) else 3600.0
     step = timeline_step_s or max(60.0, span / 200)
-    closed = pol.name == "fifo" and not outages and not record \
-        and not node_failures and all(p.g == 1 for p in fleet.pools) and whole and not (table["kind"] == "inference").any() \
-        and (len(fleet.pools) == 1 or not any(p.usd_per_hour for p in fleet.pools))
+    closed = pol.choose is first_fit and not record and not node_failures \
+        and all(p.pooled for p in fleet.pools)
     fast = _compiled_core() if core in ("auto", "compiled") and closed else None
     if core == "compiled" and fast is None:
-        raise SimulationError("the compiled core is unavailable or does not apply (it runs FIFO without "
-                              "outages, injected node failures, Gantt, event log or inference services, on "
+        raise SimulationError("the compiled core is unavailable or does not apply (it runs first-fit policies "
+                              "(fifo, easy-backfill, failover, backfill-failover) without injected node "
+                              "failures or event log, on pools without node identity: "
                               "one-accelerator nodes and whole accelerators)")
     if fast is not None:
-        result = _run_compiled(fast, fleet, table, fail, horizon, span, step, seed, gantt_jobs, progress)
+        result = _run_compiled(fast, fleet, table, pol, fail, outages or [], horizon, span, step, seed,
+                               gantt_jobs, progress, failover_after_s, transfer_s)
         result.notes += rejected
         return result
     jobs = jobs_from_table(table)
     largest = [jobs[i] for i in _largest(table, gantt_jobs)]
     engine = Engine(seed, record=record)
-    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures)
+    cluster = GangCluster(engine, fleet, jobs, pol, fail, outages, step, placement, node_failures,
+                          failover_after_s, transfer_s)
     for job in largest:
         job.segments = []
     cluster.start()
@@ -154,42 +169,64 @@ def simulate(
                    fragmented_s=cluster.fragmented_s)
 
 
-def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, horizon: float,  # type: ignore[no-untyped-def]
-                  span: float, step: float, seed: int, gantt_jobs: int = 0,
-                  progress: Progress | None = None) -> SimResult:
+def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, pol: Policy, fail: FailureModel,  # type: ignore[no-untyped-def]
+                  outages: list[Outage], horizon: float, span: float, step: float, seed: int,
+                  gantt_jobs: int = 0, progress: Progress | None = None, failover_after_s: float | None = None,
+                  transfer_s: float = 0.0) -> SimResult:
     """The compiled core fed columns: no object per job."""
     pools = fleet.pools
     codes, sets = _allowed_sets(table)
     per_set = np.array([[a is None or p.accelerator in a for p in pools] for a in sets],
                        dtype=np.uint8).reshape(len(sets), len(pools))
     allowed = np.ascontiguousarray(per_set[codes]) if len(table) else np.zeros((0, len(pools)), np.uint8)
+    anywhere = np.array([a is None for a in sets], dtype=np.uint8)[codes] if len(table) else np.zeros(0, np.uint8)
+    moving = failover_after_s is not None           # its checks are events, as in the Python core
+    if moving and "failover" in table.columns and len(table):
+        mcodes, moves_to = pd.factorize(table["failover"], sort=False)
+        per_move = np.array([[bool(m) and p.accelerator in set(str(m).split("|")) for p in pools] for m in moves_to],
+                            dtype=np.uint8).reshape(len(moves_to), len(pools))
+        moves = np.ascontiguousarray(per_move[mcodes])
+    else:
+        moves = np.zeros((len(table) if moving else 0, len(pools)), np.uint8)
+    same_acc = np.array([[p.accelerator == q.accelerator for q in pools] for p in pools],
+                        dtype=np.uint8).reshape(len(pools), len(pools))
     cols = {k: np.array(table[c].to_numpy(float), dtype=float)        # writable copies for the core
             for k, c in (("arrival", "arrival_s"), ("size", "accelerators"), ("work", "work_s"))}
     f = cols.__getitem__
+    hits = np.array([[o.target in (p.id, p.site, p.provider) for p in pools] for o in outages],
+                    dtype=np.uint8).reshape(len(outages), len(pools))
     on = fail.enabled
     largest = _largest(table, gantt_jobs)
     flags = np.zeros(len(table), dtype=np.uint8)
     flags[largest] = 1
     t0 = time.perf_counter()
-    out = fast.run_fifo(f("arrival"), f("size"), f("work"), allowed,
-                        np.array([p.capacity for p in pools], dtype=float),
-                        np.array([p.speed for p in pools], dtype=float),
-                        np.array([p.spares for p in pools], dtype=np.int64),
-                        fail.rate_per_accelerator_hour / 3600.0 if on else 0.0,
-                        fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
-                        fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
-                        fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
-                        horizon, step, int(span // step) + 2, seed, flags, progress, span,
-                        max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
+    rate = fail.rate_per_accelerator_hour / 3600.0 if on else 0.0
+    service = (table["kind"] == "inference").to_numpy()
+    out = fast.run(f("arrival"), f("size"), f("work"), allowed, service.astype(np.uint8),
+                   np.array([p.capacity for p in pools], dtype=float),
+                   np.array([p.speed for p in pools], dtype=float),
+                   np.array([p.spares for p in pools], dtype=np.int64),
+                   np.array([p.usd_per_hour for p in pools], dtype=float),
+                   np.array([p.g for p in pools], dtype=float),
+                   np.array([rate * p.g * (p.capacity / p.g) for p in pools], dtype=float),   # as GangCluster
+                   rate,
+                   fail.checkpoint_minutes * 60.0 if fail.checkpoint_minutes < 1e8 else math.inf,
+                   fail.stall_s if on else 0.0, fail.checkpoint_write_s if on else 0.0,
+                   fail.restart_minutes * 60.0 if on else 0.0, fail.repair_hours * 3600.0,
+                   np.array([o.start_s for o in outages], dtype=float),
+                   np.array([o.duration_s for o in outages], dtype=float), hits,
+                   pol.backfill, pol.failover, pol.backfill_depth,
+                   float(failover_after_s) if moving and failover_after_s is not None else -1.0, transfer_s,
+                   moves, same_acc, anywhere,
+                   horizon, step, int(span // step) + 2, seed, flags, progress, span,
+                   max(256, 2 * len(table) // 50))      # about 50 progress calls: 2 events a job
     wall = time.perf_counter() - t0
     end = float(out["now"]) if math.isfinite(horizon) else max(float(out["now"]), 1e-9)
     arrays = {k: out[k] for k in ("first_start", "finish", "allocated_s", "lost_s", "restart_s", "checkpoint_s",
-                                  "interruptions")}
-    arrays["failure_interruptions"] = out["interruptions"]
-    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"), "cost_usd": np.zeros(len(table))})
-    price = np.array([p.usd_per_hour for p in pools])
-    if price.any() and len(pools) == 1:
-        arrays["cost_usd"] = arrays["allocated_s"] / 3600 * price[0]
+                                  "interruptions", "failure_interruptions", "cost_usd", "failovers")}
+    ids = np.array([p.id for p in pools] + [""], dtype=object)          # -1: never moved
+    arrays.update({"arrival": f("arrival"), "size": f("size"), "work": f("work"),
+                   "failover_to": ids[out["failover_pool"]]})
     buckets = {k: float(v) for k, v in enumerate(out["buckets"]) if v}
     names, sizes = table["name"].to_numpy(), f("size")
     order = {int(i): r for r, i in enumerate(largest)}
@@ -197,7 +234,7 @@ def _run_compiled(fast, fleet: Fleet, table: pd.DataFrame, fail: FailureModel, h
     gantt = pd.DataFrame([{"job": names[i], "start_h": s / 3600, "end_h": e / 3600, "pool": pools[p].id,
                            "accelerators": sizes[i]} for i, s, e, p in segs])
     return _result(arrays, names, buckets, step, fleet, end, wall, int(out["events"]),
-                   int(out["failures"]), gantt, ["compiled core"])
+                   int(out["failures"]), gantt, ["compiled core"], gang=~service)
 
 
 def _largest(table: pd.DataFrame, n: int) -> np.ndarray:

@@ -18,6 +18,8 @@ COLUMNS = {
 OPTIONAL = {
     "scale_up": "accelerators that must share one scale-up domain (node), the gang placed in groups of "
                 "that many; empty or 0: a gang up to a node takes one node, a larger one whole nodes",
+    "failover": "'|'-separated accelerator ids (or pools' accelerator names) the job may move to when the "
+                "pool it waits for has been down longer than the simulation's failover_after_s; empty: none",
 }
 
 
@@ -44,6 +46,8 @@ def validate_jobs(df: pd.DataFrame, source: str) -> pd.DataFrame:
                              "expected accelerators per scale-up domain (a number >= 0, empty for none)")
         df["scale_up"] = group.astype(float)
     df["allowed"] = df["allowed"].fillna("").astype(str)
+    if "failover" in df.columns:
+        df["failover"] = df["failover"].fillna("").astype(str)
     df["kind"] = df["kind"].fillna("batch").astype(str)
     return df.sort_values("arrival_s", kind="stable").reset_index(drop=True)
 
