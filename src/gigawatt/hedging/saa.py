@@ -8,9 +8,10 @@ their futures' probability, bound the N-future optimum from below and estimate a
 the true optimum (E[v_n] <= v*); the winner's mean cost in the N futures is an upper one; the
 gap bound adds 1.645 standard errors of both (one-sided 95%).
 
-Time limit: the batches share 60% of it; proposals are evaluated in the order found until it
-has passed (at least one is), and the best evaluated is the plan (termination "time_limit" if
-any batch found none or any proposal went unevaluated).
+Time limit: the batches have 60% of it, one after another (once it has passed, the batches
+left are skipped if any has proposed); proposals are evaluated in the order found until the
+limit has passed (at least one is), and the best evaluated is the plan (termination
+"time_limit" if any batch found none or was skipped, or any proposal went unevaluated).
 """
 
 from __future__ import annotations
@@ -70,13 +71,18 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     bounds, weights, sizes, gaps, build_s, solve_s = [], [], [], [], 0.0, 0.0
     missed = 0
     for j, idx in enumerate(deal(n, k)):
+        left = batches_until - time.perf_counter()
+        if left <= 0 and proposals:     # out of time: the proposals so far go to evaluation
+            missed += 1
+            continue
         say(f"batch {j + 1} of {k}: extensive form over {len(idx)} futures", {})
         share = prob[idx] / prob[idx].sum()
-        left = batches_until - time.perf_counter()
         try:
+            # each batch may use all the batches' time left: one that runs out finds nothing (an
+            # even share per batch left every batch short of it on a loaded machine)
             sol = solve_futures(scenario, [inputs[i] for i in idx], share, risk_alpha=risk_alpha,
-                                risk_weight=risk_weight, deadline=time.perf_counter() + max(left / (k - j), 1.0))
-        except NoPlanInTime as e:       # no plan within its share of the time: the others still propose
+                                risk_weight=risk_weight, deadline=time.perf_counter() + max(left, 1.0))
+        except NoPlanInTime as e:       # no plan within the time left: the others still propose
             missed += 1
             build_s += e.stats["build_seconds"]
             solve_s += e.stats["solve_seconds"]
@@ -107,7 +113,7 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     # sum_k w_k min_x F_k(x) <= min_x sum_k w_k F_k(x): a lower bound on the N-future optimum too
     # (only when every batch reported its bound)
     lower = float(np.dot(weights, bounds)) if not missed else math.nan
-    se_lower = float(np.std(bounds, ddof=1) / math.sqrt(k)) if k > 1 else math.nan
+    se_lower = float(np.std(bounds, ddof=1) / math.sqrt(k)) if len(bounds) > 1 else math.nan
     se_upper = float(math.sqrt(np.dot(prob, (costs - costs @ prob) ** 2) / n)) if n > 1 else math.nan
     gap = score - lower
     spread = Z95 * math.sqrt((se_lower if math.isfinite(se_lower) else 0.0) ** 2 + se_upper ** 2)
