@@ -1,22 +1,28 @@
 """Stochastic planning at scale: the extensive form over N futures, and batched SAA past it.
 
 Per N, each in a fresh process (so peak memory is that size's own): variables, inputs s (the
-futures' PlanInputs from one build_inputs and cached rows), model build s (stacking and
-linopy), solve s, build share ((inputs + build) / total), MIP gap, peak RSS. `--batches K`
-rows solve K extensive forms over N/K futures and evaluate each proposal in all N futures
-with the stress evaluator (sample-average approximation), with the statistical gap bound.
+futures' PlanInputs: one build_inputs per future below 40, else one build_inputs and cached
+rows), build s (stacking the inputs, every define_* call, the objective), solve s (handing the
+matrix to HiGHS, the relaxation, rounding, re-solves: plan.solve's path), rest s (reading the
+tables back, and what the total holds beyond the named parts), build share ((inputs + build) /
+total), gap (to the relaxation's bound), peak RSS; `--repeats R` runs each row R times, each in
+a fresh process, and shows the median run. `--batches K` rows solve K extensive forms over N/K
+futures and evaluate each proposal in all N futures with the stress evaluator (sample-average
+approximation), with the statistical gap bound.
 Baseline, same run: the same futures solved one by one as deterministic plans (what a user
 without the stochastic planner does, and what EVPI needs), `--baseline-limit` of them solved
 and the time scaled to N; ratio = stochastic total / one-by-one total.
 
-    python benchmarks/stochastic_scale.py --gap 0.01                      # openai-2025, N = 10 50 100 200
-    python benchmarks/stochastic_scale.py --gap 0.01 --futures 200 --batches 10
-    python benchmarks/stochastic_scale.py --scale 32 --futures 5 10 20 --batches 5   # plan_scale.py's model
+    python benchmarks/stochastic_scale.py --futures 10 50 100 200 --batches 1 10 --baseline-limit 5
+    python benchmarks/stochastic_scale.py --futures 10 50 --repeats 3 --baseline-limit 5
+    # plan_scale.py's 32-quarter model: the extensive form, and batches of one future each
+    python benchmarks/stochastic_scale.py --scale 32 --futures 5 --batches 1 5 --time-limit 2400 --baseline-limit 1
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import resource
 import statistics
@@ -31,7 +37,7 @@ from gigawatt.errors import PlanError
 from gigawatt.hedging.evaluate import futures_inputs
 from gigawatt.hedging.saa import solve_in_batches
 from gigawatt.plan import plan
-from gigawatt.plan.stochastic import futures_of, solve_futures
+from gigawatt.plan.stochastic import NoPlanInTime, futures_of, solve_futures
 from gigawatt.scenario import Scenario, load_scenario
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.uncertainty import Uncertainty
@@ -74,16 +80,25 @@ def stochastic(args: argparse.Namespace, n: int, batches: int) -> dict[str, Any]
     t1 = time.perf_counter()
     deadline = t1 + float(s.policy.time_limit_s)
     if batches == 1:
-        sol = solve_futures(s, inputs, prob, deadline=deadline)
+        try:
+            sol = solve_futures(s, inputs, prob, deadline=deadline)
+        except NoPlanInTime as e:     # still say how big it was, how long it built, what it held
+            return {**e.stats, "inputs_s": t1 - t0, "build_s": e.stats["build_seconds"], "error": str(e),
+                    "solve_s": e.stats["solve_seconds"], "peak_mb": peak_mb()}
     else:
-        sol = solve_in_batches(s, futures, prob, inputs, batches, deadline=deadline)
+        sol = solve_in_batches(s, futures, prob, inputs, batches, deadline=deadline,
+                               report=lambda phase, info: print(f"  N={n} K={batches}: {phase}", file=sys.stderr,
+                                                                flush=True))
     total = time.perf_counter() - t0
     st = sol.stats
     return {"variables": st["variables"], "binaries": st.get("binaries"), "inputs_s": t1 - t0,
+            "method": st.get("placement_method", ""),
             "build_s": st["build_seconds"], "solve_s": st["solve_seconds"],
             "evaluation_s": st.get("evaluation_seconds", 0.0), "total_s": total, "gap": st["mip_gap"],
             "termination": st["termination"], "expected": float(np.dot(sol.costs, prob)),
-            "gap_bound": st.get("gap_bound_95_share"), "proposals": st.get("proposals"), "peak_mb": peak_mb()}
+            "gap_bound": st.get("gap_bound_95_share"), "proposals": st.get("proposals"),
+            "evaluated": st.get("proposals_evaluated"), "missed": st.get("batches_without_plan", 0),
+            "peak_mb": peak_mb()}
 
 
 def one_by_one(args: argparse.Namespace, n: int) -> dict[str, Any]:
@@ -113,33 +128,51 @@ def main() -> None:
                     help="deterministic plans actually solved for the baseline (scaled to N)")
     ap.add_argument("--scenario", default="examples/openai-2025.yaml")
     ap.add_argument("--scale", type=int, default=0, help="plan_scale.py's generated model with this many quarters")
+    ap.add_argument("--repeats", type=int, default=1, help="runs per row, each in a fresh process; the median "
+                    "run by total time is shown")
     args = ap.parse_args()
     s = scenario_for(args)
     single = []
-    for _ in range(1 if args.scale else 3):
+    for _ in range(0 if not args.baseline_limit else 1 if args.scale else 3):
         t = time.perf_counter()
         one = plan(s)
         single.append(time.perf_counter() - t)
-    print(f"{s.name}: one deterministic plan {statistics.median(single):.2f} s (median of {len(single)}: "
-          f"build {one.metadata['build_seconds']:.2f} s, solve {one.metadata['solve_seconds']:.2f} s); "
-          f"mip_gap {args.gap}, time limit {args.time_limit:g} s")
+    if single:
+        print(f"{s.name}: one deterministic plan {statistics.median(single):.2f} s (median of {len(single)}: "
+              f"build {one.metadata['build_seconds']:.2f} s, solve {one.metadata['solve_seconds']:.2f} s); "
+              f"mip_gap {args.gap}, time limit {args.time_limit:g} s")
+    else:
+        print(f"{s.name}: no baseline; mip_gap {args.gap}, time limit {args.time_limit:g} s")
     print(f"{'N':>5} {'K':>3} {'variables':>10} {'inputs s':>9} {'build s':>8} {'solve s':>8} {'eval s':>7} "
-          f"{'total s':>8} {'build %':>8} {'gap':>7} {'peak MB':>8} {'1-by-1 s':>9} {'ratio':>6}")
+          f"{'rest s':>7} {'total s':>8} {'build %':>8} {'gap':>7} {'peak MB':>8} {'1-by-1 s':>9} {'ratio':>6}")
     for n in args.futures:
-        base = in_child(one_by_one, args, n)
+        # --baseline-limit 0: no baseline (rows that only measure size, build and memory)
+        base = in_child(one_by_one, args, n) if args.baseline_limit else {"seconds": math.nan, "solved": n}
         for k in args.batches:
             if k > n:
                 continue
             try:
-                r = in_child(stochastic, args, n, k)
+                runs = sorted((in_child(stochastic, args, n, k) for _ in range(args.repeats)),
+                              key=lambda r: r.get("total_s", math.inf))
+                r = runs[len(runs) // 2]
             except PlanError as e:
                 print(f"{n:>5} {k:>3}  no plan within the time limit: {e}", flush=True)
                 continue
+            if "error" in r:
+                print(f"{n:>5} {k:>3} {r['variables']:>10,} {r['inputs_s']:>9.1f} {r['build_s']:>8.1f} "
+                      f"{r['solve_s']:>8.1f}   no plan within the time limit; peak {r['peak_mb']:.0f} MB: "
+                      f"{r['error']}", flush=True)
+                continue
             share = (r["inputs_s"] + r["build_s"]) / r["total_s"]
-            gap = f"{r['gap']:>7.2%}" + (f" (SAA 95% bound {r['gap_bound']:.2%}, {r['proposals']} proposals)"
-                                          if k > 1 else "")
+            rest = r["total_s"] - r["inputs_s"] - r["build_s"] - r["solve_s"] - r["evaluation_s"]
+            gap = f"{r['gap']:>7.2%}"
+            if k > 1:
+                gap += (f" (SAA 95% bound {r['gap_bound']:.2%}" if not r["missed"]
+                        else f" (no SAA bound: {r['missed']} batches found no plan in their share of the time")
+                gap += f"; {r['evaluated']} of {r['proposals']} proposals evaluated)"
             print(f"{n:>5} {k:>3} {r['variables']:>10,} {r['inputs_s']:>9.1f} {r['build_s']:>8.1f} "
-                  f"{r['solve_s']:>8.1f} {r['evaluation_s']:>7.1f} {r['total_s']:>8.1f} {100 * share:>7.0f}% {gap} "
+                  f"{r['solve_s']:>8.1f} {r['evaluation_s']:>7.1f} {rest:>7.1f} {r['total_s']:>8.1f} "
+                  f"{100 * share:>7.0f}% {gap} "
                   f"{r['peak_mb']:>8.0f} {base['seconds']:>9.1f} {r['total_s'] / base['seconds']:>6.2f}"
                   + ("" if r["termination"] == "optimal" else f"  ({r['termination']})")
                   + ("" if base["solved"] == n else f"  (baseline: {base['solved']} solved, scaled)"), flush=True)

@@ -79,15 +79,22 @@ def objective_costs(table: pd.DataFrame, n: int) -> np.ndarray:
 
 def evaluate_first_stages(scenario: Scenario, first_stages: Sequence[FirstStage], futures: Sequence[Future], *,
                           executor: str | Executor = "serial", workers: int | None = None,
-                          tick: Tick | None = None) -> list[pd.DataFrame]:
-    """The stress table of each first stage in the same futures. Serial: one live model, its first
-    stage swapped in place between them; otherwise one executor run per first stage."""
+                          tick: Tick | None = None, deadline: float | None = None) -> list[pd.DataFrame]:
+    """The stress table of each first stage in the same futures, in order. Serial: one live model,
+    its first stage swapped in place between them; otherwise one executor run per first stage.
+    Past the deadline no further first stage is started (the first always is): the list is then
+    shorter than `first_stages`."""
+    tables: list[pd.DataFrame] = []
     if executor != "serial":
-        return [evaluate_futures(scenario, fs, futures, executor=executor, workers=workers, tick=tick)
-                for fs in first_stages]
-    tables = []
+        for fs in first_stages:
+            if tables and deadline is not None and time.perf_counter() > deadline:
+                break
+            tables.append(evaluate_futures(scenario, fs, futures, executor=executor, workers=workers, tick=tick))
+        return tables
     evaluator: InPlaceEvaluator | None = None
     for fs in first_stages:
+        if tables and deadline is not None and time.perf_counter() > deadline:
+            break
         if evaluator is None:
             evaluator = InPlaceEvaluator(scenario, fs)
         else:

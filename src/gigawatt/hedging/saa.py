@@ -7,6 +7,11 @@ Statistical optimality gap (Mak, Morton and Wood 1999): the batches' lower bound
 their futures' probability, bound the N-future optimum from below and estimate a lower bound on
 the true optimum (E[v_n] <= v*); the winner's mean cost in the N futures is an upper one; the
 gap bound adds 1.645 standard errors of both (one-sided 95%).
+
+Time limit: the batches have 60% of it, one after another (once it has passed, the batches
+left are skipped if any has proposed); proposals are evaluated in the order found until the
+limit has passed (at least one is), and the best evaluated is the plan (termination
+"time_limit" if any batch found none or was skipped, or any proposal went unevaluated).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.stochastic import (
     ExtensiveSolution,
     Future,
+    NoPlanInTime,
     cvar,
     decision_quarter,
     solve_futures,
@@ -35,6 +41,7 @@ from gigawatt.stress import risk
 
 Report = Callable[[str, dict[str, Any]], None]
 Z95 = 1.645
+BATCH_SHARE = 0.6   # of the time limit for the batches; evaluating their proposals gets the rest
 
 
 def deal(n: int, k: int) -> list[np.ndarray]:
@@ -59,18 +66,26 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     k = min(batches, n)
     label = quarter_label(decision_quarter(scenario))
     t0 = time.perf_counter()
+    batches_until = t0 + BATCH_SHARE * (deadline - t0)
     proposals: dict[str, dict[str, pd.DataFrame]] = {}
     bounds, weights, sizes, gaps, build_s, solve_s = [], [], [], [], 0.0, 0.0
     missed = 0
     for j, idx in enumerate(deal(n, k)):
+        left = batches_until - time.perf_counter()
+        if left <= 0 and proposals:     # out of time: the proposals so far go to evaluation
+            missed += 1
+            continue
         say(f"batch {j + 1} of {k}: extensive form over {len(idx)} futures", {})
         share = prob[idx] / prob[idx].sum()
-        left = deadline - time.perf_counter()
         try:
+            # each batch may use all the batches' time left: one that runs out finds nothing (an
+            # even share per batch left every batch short of it on a loaded machine)
             sol = solve_futures(scenario, [inputs[i] for i in idx], share, risk_alpha=risk_alpha,
-                                risk_weight=risk_weight, deadline=time.perf_counter() + max(left / (k - j), 1.0))
-        except PlanError:               # no plan within its share of the time: the others still propose
+                                risk_weight=risk_weight, deadline=time.perf_counter() + max(left, 1.0))
+        except NoPlanInTime as e:       # no plan within the time left: the others still propose
             missed += 1
+            build_s += e.stats["build_seconds"]
+            solve_s += e.stats["solve_seconds"]
             continue
         bounds.append(sol.stats["objective_bound_usd"])
         weights.append(float(prob[idx].sum()))
@@ -86,8 +101,10 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     scored = []
     say(f"evaluating {len(proposals)} proposals in all {n} futures (stress evaluator)", {})
     stages = [first_stage_of(scenario, tables, label) for tables in proposals.values()]
-    evaluated = evaluate_first_stages(scenario, stages, futures, executor=executor, workers=workers)
-    for tables, table in zip(proposals.values(), evaluated, strict=True):
+    # past the deadline no further proposal is evaluated: the best of those that were is the plan
+    evaluated = evaluate_first_stages(scenario, stages, futures, executor=executor, workers=workers,
+                                      deadline=deadline)
+    for tables, table in zip(list(proposals.values())[:len(evaluated)], evaluated, strict=True):
         costs = objective_costs(table, n)
         score = float(np.dot(costs, prob)) + (risk_weight * cvar(costs, prob, risk_alpha) if risk_weight else 0.0)
         scored.append((score, tables, costs, table))
@@ -96,7 +113,7 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
     # sum_k w_k min_x F_k(x) <= min_x sum_k w_k F_k(x): a lower bound on the N-future optimum too
     # (only when every batch reported its bound)
     lower = float(np.dot(weights, bounds)) if not missed else math.nan
-    se_lower = float(np.std(bounds, ddof=1) / math.sqrt(k)) if k > 1 else math.nan
+    se_lower = float(np.std(bounds, ddof=1) / math.sqrt(k)) if len(bounds) > 1 else math.nan
     se_upper = float(math.sqrt(np.dot(prob, (costs - costs @ prob) ** 2) / n)) if n > 1 else math.nan
     gap = score - lower
     spread = Z95 * math.sqrt((se_lower if math.isfinite(se_lower) else 0.0) ** 2 + se_upper ** 2)
@@ -105,10 +122,12 @@ def solve_in_batches(scenario: Scenario, futures: Sequence[Future], prob: np.nda
                                                 "penalty_usd": costs - money, "cost_usd": costs})}
     stats = {"method": "sample-average approximation in batches", "batches": k, "batches_without_plan": missed,
              "futures_per_batch": int(math.ceil(n / k)), "proposals": len(proposals),
+             "proposals_evaluated": len(evaluated),
              "variables": int(max(sizes)), "batch_mip_gaps": gaps,
              "build_seconds": build_s, "solve_seconds": solve_s, "batch_seconds": t1 - t0,
-             "evaluation_seconds": t2 - t1, "termination": "optimal" if not missed and max(gaps) <= scenario.policy.mip_gap + 1e-12
-             else "time_limit", "mip_gap": max(gaps), "objective_usd": score,
+             "evaluation_seconds": t2 - t1,
+             "termination": "optimal" if not missed and len(evaluated) == len(proposals)
+             and max(gaps) <= scenario.policy.mip_gap + 1e-12 else "time_limit", "mip_gap": max(gaps), "objective_usd": score,
              "lower_bound_usd": lower, "lower_bound_se_usd": se_lower, "upper_bound_se_usd": se_upper,
              "gap_estimate_usd": gap, "gap_bound_95_usd": gap + spread,
              "gap_bound_95_share": (gap + spread) / abs(score) if score else math.nan}

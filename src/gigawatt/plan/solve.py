@@ -156,11 +156,13 @@ def _solved(status: str, condition: str) -> bool:
 
 
 def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
-           report: Progress) -> dict[str, Any]:
+           report: Progress, relaxation: str = "ipm") -> dict[str, Any]:
     """Solve. With binaries (co-location, training completion): solve the LP relaxation, round it
     and re-solve with the choices pinned; if that plan is within the MIP gap of the relaxation's
     bound it is the answer, else branch and bound starts from it. Either way the final solve is
-    an LP with the choices pinned, so duals price compute at the plan's own optimum."""
+    an LP with the choices pinned, so duals price compute at the plan's own optimum.
+    `relaxation`: HiGHS's algorithm for the relaxation (a stochastic plan's extensive form,
+    many loosely linked blocks, solves faster by dual simplex)."""
     options = _highs_options(p, log)
     with _quiet_stdout():     # HiGHS prints its banner when the model is handed over
         solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
@@ -177,7 +179,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     # IPM: large relaxations solve several times faster than with simplex; crossover leaves a
     # basis, so the pinned re-solve below is a short warm start
     t_relax = time.perf_counter()
-    status, condition = _run(solver, m, deadline, "ipm")
+    status, condition = _run(solver, m, deadline, relaxation)
     # only an optimal relaxation bounds the optimum (one stopped by the time limit bounds nothing)
     value = m.objective.value
     relaxed = status == "ok" and condition == "optimal" and value is not None
