@@ -155,8 +155,8 @@ def _solved(status: str, condition: str) -> bool:
     return status == "ok" and condition == "optimal"
 
 
-def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
-           report: Progress, relaxation: str = "ipm") -> dict[str, Any]:
+def solve_model(p: PlanInputs, m: Model, log: str | None, deadline: float,
+                report: Progress, relaxation: str = "ipm") -> dict[str, Any]:
     """Solve. With binaries (co-location, training completion): solve the LP relaxation, round it
     and re-solve with the choices pinned; if that plan is within the MIP gap of the relaxation's
     bound it is the answer, else branch and bound starts from it. Either way the final solve is
@@ -274,7 +274,7 @@ def plan(scenario: Scenario, *, progress: Progress | None = None, log_fn: str | 
     t1 = time.perf_counter()
     log = str(log_fn) if log_fn else None
     # the time limit holds for the whole solve: each re-solve gets what the earlier ones left
-    placement = _solve(p, m, log, t0 + float(scenario.policy.time_limit_s), report)
+    placement = solve_model(p, m, log, t0 + float(scenario.policy.time_limit_s), report)
     t_solve = time.perf_counter() - t1
     report("results", {})
     result = _assemble(p, m, ex)
@@ -336,7 +336,7 @@ def plan_from_model(p: PlanInputs, m: Model, ex: Expressions, *, deadline: float
     For strategies outside the planner (stochastic planning, stress): the same solve, duals
     and tables as `plan`, without reaching into its private steps.
     """
-    placement = _solve(p, m, None, deadline, progress or (lambda phase, info: None))
+    placement = solve_model(p, m, None, deadline, progress or (lambda phase, info: None))
     result = _assemble(p, m, ex)
     if placement["termination"] != "optimal" and result.status == "optimal":
         result.status = "feasible"

@@ -38,7 +38,7 @@ from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.objective import money_npv, penalty_terms
 from gigawatt.plan.pools import cover_groups
-from gigawatt.plan.solve import _solve as solve_model
+from gigawatt.plan.solve import solve_model
 from gigawatt.scenario.model import Scenario
 from gigawatt.scenario.sample import draw
 
