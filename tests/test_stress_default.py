@@ -128,3 +128,25 @@ def test_small_scenario_in_place_equals_rebuild_when_the_cloud_provider_defaults
         values = {"provider.aws.default": float(parse_quarter(q)), "demand.all": 1.1}
         assert _npv(ev, values) == pytest.approx(rebuild.objective(values), rel=1e-7)
     assert _npv(ev, {}) == pytest.approx(rebuild.objective({}), rel=1e-7)
+
+
+def test_stochastic_plan_prices_the_cloud_default_in_its_futures() -> None:
+    from gigawatt.hedging import plan_stochastic
+
+    s = _scenario(4, probability=0.3)
+    futures = [{"provider.cheapco.default": DEFAULT_Q}, {"provider.cheapco.default": math.inf}]
+    got = plan_stochastic(s, futures, probabilities=[0.3, 0.7], value_of_hedging=False)
+    defaulted = UNITS * HOURS_PER_QUARTER * (CHEAP * sum(DISCOUNT[:2]) + DEAR * sum(DISCOUNT[2:]))
+    kept = UNITS * HOURS_PER_QUARTER * CHEAP * sum(DISCOUNT)
+    assert got.metadata["stochastic"]["expected_cost_usd"] == pytest.approx(0.3 * defaulted + 0.7 * kept, rel=1e-6)
+
+
+def test_simulated_fleet_leaves_out_a_withdrawn_offer() -> None:
+    from gigawatt.sim.from_scenario import fleet_from_scenario
+
+    s = _scenario(1, probability=0.0)
+    capped = s.model_copy(update={"cloud_offers": [
+        o.model_copy(update={"max_accelerators": 1000.0, "withdrawn_from": "2026Q3" if o.id == "cheap-h100" else None})
+        for o in s.cloud_offers]})
+    assert {p.id for p in fleet_from_scenario(capped, "2026Q2").pools} == {"cheap-h100", "dear-h100"}
+    assert {p.id for p in fleet_from_scenario(capped, "2026Q3").pools} == {"dear-h100"}
