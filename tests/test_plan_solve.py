@@ -185,3 +185,24 @@ def test_branch_and_bound_leaves_the_final_lp_its_time(monkeypatch):
     assert p.npv_usd == pytest.approx(cost, rel=1e-9)
     # at least 10 s (half of what is left at most) are kept for the final LP
     assert handed and handed[0] < 40 - 10
+
+
+def test_integral_accepts_solver_tolerance_and_nothing_more():
+    """The final LP may pin a MIP's own values only where they are 0/1 up to HiGHS's tolerance."""
+    from gigawatt.plan.solve import _integral
+
+    runs = pd.Index(["a", "b", "c"], name="run")
+    assert _integral({"host": xr.DataArray([0.0, 0.9999999, 1e-7], coords=[runs])})
+    assert not _integral({"host": xr.DataArray([0.0, 0.5, 1.0], coords=[runs])})
+    assert not _integral({"x": xr.DataArray([0.0, 1.0, 0.0], coords=[runs]),
+                          "y": xr.DataArray([0.0, 1.0, 0.99], coords=[runs])})
+    assert _integral({"host": xr.DataArray([np.nan, 1.0, 0.0], coords=[runs])})    # absent entries
+
+
+def test_unit_costs_are_what_the_plan_pays_per_accelerator_hour_and_per_exaflop_day():
+    """Everything is rented at $2/h for one quarter: $2 per accelerator-hour, and per EF/s-day of
+    peak compute $2 x 24 h / (H100's EF/s per accelerator)."""
+    s, _ = cheapest_in_its_second_quarter()
+    p = plan(s)
+    assert p.unit_costs["usd_per_accelerator_hour"] == pytest.approx(2.0, rel=1e-9)
+    assert p.unit_costs["usd_per_exaflop_day"] == pytest.approx(2.0 * 24 / H100_EF, rel=1e-9)

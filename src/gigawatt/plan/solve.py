@@ -53,10 +53,10 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
-def _highs_options(p: PlanInputs, log_fn: str | None, time_left: float) -> dict[str, Any]:
+def _highs_options(p: PlanInputs, log_fn: str | None) -> dict[str, Any]:
+    """Options for the live model (each run sets its own time limit: see `_run`)."""
     options: dict[str, Any] = {"output_flag": log_fn is not None, "log_to_console": False,
-                               "time_limit": max(time_left, 1.0), "mip_rel_gap": p.scenario.policy.mip_gap,
-                               "threads": 1}
+                               "mip_rel_gap": p.scenario.policy.mip_gap, "threads": 1}
     if log_fn:
         options["log_file"] = log_fn
     return options
@@ -161,7 +161,7 @@ def _solve(p: PlanInputs, m: Model, log: str | None, deadline: float,
     and re-solve with the choices pinned; if that plan is within the MIP gap of the relaxation's
     bound it is the answer, else branch and bound starts from it. Either way the final solve is
     an LP with the choices pinned, so duals price compute at the plan's own optimum."""
-    options = _highs_options(p, log, deadline - time.perf_counter())
+    options = _highs_options(p, log)
     with _quiet_stdout():     # HiGHS prints its banner when the model is handed over
         solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
                                           explicit_coordinate_names=False, set_names=False)
