@@ -150,3 +150,50 @@ def test_simulated_fleet_leaves_out_a_withdrawn_offer() -> None:
         for o in s.cloud_offers]})
     assert {p.id for p in fleet_from_scenario(capped, "2026Q2").pools} == {"cheap-h100", "dear-h100"}
     assert {p.id for p in fleet_from_scenario(capped, "2026Q3").pools} == {"dear-h100"}
+
+
+def test_batched_stochastic_plan_evaluates_each_proposal_in_the_defaulted_future() -> None:
+    """Two batches of one future each, decision horizon 2027Q1: the defaulted future's plan rents
+    the dear offer in 2026Q3-Q4, the other the cheap one. Each proposal is evaluated in both
+    futures by one live model (refix): the cheap proposal's 2026Q3-Q4 rentals are not delivered
+    where cheapco defaults, so that quarter's demand goes unmet."""
+    from gigawatt.hedging import plan_stochastic
+
+    pen_day = 1.0e6
+    s = _scenario(1, probability=0.3)
+    s = s.model_copy(update={
+        "uncertainty": s.uncertainty.model_copy(update={"decision_horizon": "2027Q1"}),
+        "policy": s.policy.model_copy(update={"unmet_penalty_usd_per_exaflop_day": pen_day})})
+    futures = [{"provider.cheapco.default": DEFAULT_Q}, {"provider.cheapco.default": math.inf}]
+    got = plan_stochastic(s, futures, probabilities=[0.3, 0.7], batches=2, value_of_hedging=False)
+    assert got.metadata["stochastic"]["extensive_form"]["proposals"] == 2
+
+    def rent(price: float, quarters: range) -> float:
+        return UNITS * HOURS_PER_QUARTER * price * sum(DISCOUNT[k] for k in quarters)
+
+    unmet = pen_day * HOURS_PER_QUARTER / 24 * 1.0 * sum(DISCOUNT[2:4])
+    dear_first = 0.3 * (rent(CHEAP, range(2)) + rent(DEAR, range(2, 6))) + 0.7 * (
+        rent(CHEAP, range(2)) + rent(DEAR, range(2, 4)) + rent(CHEAP, range(4, 6)))
+    cheap_first = 0.3 * (rent(CHEAP, range(2)) + unmet + rent(DEAR, range(4, 6))) + 0.7 * rent(CHEAP, range(6))
+    assert dear_first < cheap_first
+    assert got.metadata["stochastic"]["expected_cost_usd"] == pytest.approx(dear_first, rel=1e-6)
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_one_live_model_swapping_first_stages_equals_rebuild(order: tuple[int, int]) -> None:
+    """evaluate_first_stages holds several first stages in one live model (refix): a withdrawn
+    offer's columns must come back with the current first stage's bounds, not the previous one's."""
+    from gigawatt.hedging.evaluate import evaluate_first_stages
+
+    s = _scenario(1, probability=0.3)
+    s = s.model_copy(update={"uncertainty": s.uncertainty.model_copy(update={"decision_horizon": "2027Q1"})})
+    futures = [{"provider.cheapco.default": DEFAULT_Q}, {"provider.cheapco.default": math.inf}]
+    stages = [first_stage(s, make_plan(s)), first_stage(s, make_plan(apply_sample(s, futures[0])))]
+    assert not stages[0].rentals.equals(stages[1].rentals)
+    stages = [stages[i] for i in order]
+    tables = evaluate_first_stages(s, stages, futures)
+    for fs, table in zip(stages, tables, strict=True):
+        npv = table[table["metric"] == "npv_usd"].set_index("sample")["value"]
+        rebuild = RebuildEvaluator(s, fs)
+        for i, values in enumerate(futures):
+            assert npv[i] == pytest.approx(rebuild.objective(values), rel=1e-7)
