@@ -131,15 +131,15 @@ class SampledInputs:
                     cap = cap - lost * part
             changes["supply_cap"] = b.supply_cap.copy(data=cap)
 
-        if len(b.offer):
+        withdrawn = [(i, q) for i, o in enumerate(s.cloud_offers)   # the offers, in the inputs' order
+                     if (q := offer_withdrawn_from(values, o)) is not None]
+        if withdrawn:       # from the default on: nothing rented, running terms end
             available = b.offer_available.values.copy()
             active = b.lot_active_matrix.values.copy()
-            for i, offer in enumerate(s.cloud_offers):   # the offers, in the inputs' order
-                withdrawn = offer_withdrawn_from(values, offer)
-                if withdrawn is not None:     # from the default on: nothing rented, running terms end
-                    gone = self._quarter >= withdrawn
-                    available[i, gone] = False
-                    active[np.ix_(self._lots_of[i], gone)] = 0.0
+            for i, q in withdrawn:
+                gone = self._quarter >= q
+                available[i, gone] = False
+                active[np.ix_(self._lots_of[i], gone)] = 0.0
             changes["offer_available"] = b.offer_available.copy(data=available)
             changes["lot_active_matrix"] = b.lot_active_matrix.copy(data=active)
 
