@@ -4,9 +4,10 @@ The linopy model is built once per worker (for the scenario as given, first stag
 and handed to HiGHS. For each sample, the sampled scenario goes through the planner's own
 `build_inputs`; the numbers that can differ between futures are then recomputed from
 those inputs by the formulas the `define_*` functions use, and only they are pushed into
-the live HiGHS model (row bounds, column costs, matrix coefficients). The solve is
-warm-started from the base solution, so a sample's answer does not depend on which
-samples a worker saw before it. `RebuildEvaluator` builds and solves a fresh model per
+the live HiGHS model (row bounds, column costs and bounds, matrix coefficients; a
+variable the sampled model leaves out, such as a withdrawn cloud offer's, is pinned at
+zero). The solve is warm-started from the base solution, so a sample's answer does not
+depend on which samples a worker saw before it. `RebuildEvaluator` builds and solves a fresh model per
 sample: the baseline, and the reference the parity test holds the in-place path to.
 On start-up the in-place path checks its formulas against the freshly built base model,
 so a planner change it does not know about stops the run instead of skewing it.
@@ -428,14 +429,11 @@ class InPlaceEvaluator:
         for name in FIRST_STAGE_FAMILIES:
             if name not in self.model.variables:
                 continue
-            var = self.model.variables[name]
-            labels = var.labels
-            flat = labels.values.ravel()
+            flat = self.model.variables[name].labels.values.ravel()
             keep = flat >= 0
             cols = self.col_of[flat[keep]].astype(np.int32)
-            lower = var.lower.broadcast_like(labels).transpose(*labels.dims).values.ravel()[keep]
-            upper = var.upper.broadcast_like(labels).transpose(*labels.dims).values.ravel()[keep]
-            self.h.changeColsBounds(len(cols), cols, lower.astype(float), upper.astype(float))
+            lower, upper = self._var_bounds(name, keep)
+            self.h.changeColsBounds(len(cols), cols, lower, upper)
         for name, pf in self._presence.items():    # present columns get the new first stage's bounds
             pf.lower, pf.upper = self._var_bounds(name, pf.align.keep)
         lp = self.h.getLp()
