@@ -36,7 +36,8 @@ def test_in_place_resolve_equals_rebuild_for_every_factor(setup: tuple) -> None:
     extreme = {**drawn.sample(0), "provider.oracle.default": float(8105), "contract.oracle-deal.delay": 2.0,
                "site.texas.construction_delay": 4.0, "site.texas.energisation_delay": 3.0,
                "chip_deal.gb200-alloc.shortfall": 0.5, "demand.all": 1.3}
-    for values in [drawn.sample(i) for i in range(8)] + [extreme]:
+    cloud_default = {**drawn.sample(1), "provider.aws.default": float(2026 * 4 + 2)}   # aws sells nothing from 2026Q3
+    for values in [drawn.sample(i) for i in range(8)] + [extreme, cloud_default]:
         assert _npv(ev, values) == pytest.approx(rebuild.objective(values), rel=1e-7)
 
 
@@ -134,7 +135,8 @@ def test_sampled_inputs_equal_build_inputs_for_many_futures() -> None:
     for i in range(40):
         fast.check(drawn.sample(i), rtol=1e-12)
     fast.check({"provider.oracle.default": 2026 * 4 + 5.0, "contract.oracle-deal.delay": 3.0,
-                "chip_deal.gb200-alloc.shortfall": 1.0, "site.texas.energisation_delay": 9.0}, rtol=1e-12)
+                "chip_deal.gb200-alloc.shortfall": 1.0, "site.texas.energisation_delay": 9.0,
+                "provider.aws.default": 2026 * 4 + 3.0}, rtol=1e-12)
 
 
 def test_verification_catches_a_wrong_formula(setup: tuple, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -337,7 +337,13 @@ def _offers(s: Scenario, qs: np.ndarray, period: pd.Index) -> dict[str, object]:
     available = np.array([
         [o.available_from is None or q >= parse_quarter(o.available_from) for q in qs] for o in s.cloud_offers
     ], dtype=bool).reshape(len(offer), n)
+    withdrawn = np.array([
+        [o.withdrawn_from is not None and q >= parse_quarter(o.withdrawn_from) for q in qs] for o in s.cloud_offers
+    ], dtype=bool).reshape(len(offer), n)
+    available &= ~withdrawn
     active = _vintage_matrix(np.zeros(len(lots), dtype=int), np.array(lot_term, dtype=int), n)
+    # a withdrawn offer's running terms end with it: no later quarter is delivered or paid
+    active[withdrawn[offer.get_indexer(lot_offer)]] = 0.0
     return {
         "offer": offer,
         "offer_provider": xr.DataArray([o.provider for o in s.cloud_offers], coords=[offer]),

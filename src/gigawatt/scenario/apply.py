@@ -1,8 +1,8 @@
 """Turn a sample (factor name -> value) into the future it describes: a changed Scenario.
 
 Only values change, never what exists: a defaulted contract keeps its id with zero
-capacity and payment from the default quarter on, a delayed site keeps its id with a
-longer lead time. So the planner's model for a sampled future has the same variables
+capacity and payment from the default quarter on, a withdrawn cloud offer keeps its id,
+unavailable from the default quarter on, a delayed site keeps its id with a longer lead time. So the planner's model for a sampled future has the same variables
 and rows as the base one (some of them forced to zero), which is what lets the stress
 layer re-solve one model in place.
 
@@ -10,6 +10,10 @@ Semantics, factor by factor:
 - ``demand.<id|all>``: multiplies the demand's compute (inference EF/s, training FLOP);
 - ``provider.<id>.default`` / ``contract.<id>.default``: absolute quarter of default; from it
   on the contract (every contract of that provider) delivers nothing and is paid nothing;
+  a provider's default also withdraws its cloud offers from that quarter (``withdrawn_from``):
+  nothing new is rented, and terms still running end there, not delivered and not paid. Cloud
+  terms are paid quarter by quarter as used (expressions.cloud_cost), so a quarter the provider
+  no longer delivers is one it cannot bill, as with a defaulted contract;
 - ``contract.<id>.delay``: whole quarters of late delivery; the term still ends when signed,
   the late quarters deliver nothing and are not paid;
 - ``contract.<id>.delivered_share``: capacity delivered and paid, as a share of the contract;
@@ -28,7 +32,7 @@ from typing import Any
 
 from gigawatt.catalog import load_catalog
 from gigawatt.periods import parse_quarter, quarter_label
-from gigawatt.scenario.model import Contract, PowerStep, Scenario
+from gigawatt.scenario.model import CloudOffer, Contract, PowerStep, Scenario
 
 MIN_DEMAND_MULTIPLIER = 1e-9  # a demand never vanishes entirely: that would change the model's rows
 
@@ -68,6 +72,12 @@ def contract_terms(values: dict[str, float], c: Contract) -> tuple[float, int, f
     delay = _quarters(values.get(f"contract.{c.id}.delay", 0.0))
     share = min(1.0, max(0.0, values.get(f"contract.{c.id}.delivered_share", 1.0)))
     return default_q, delay, share
+
+
+def offer_withdrawn_from(values: dict[str, float], o: CloudOffer) -> int | None:
+    """Quarter (absolute) from which a sample's provider default withdraws a cloud offer, or None."""
+    default_q = values.get(f"provider.{o.provider}.default", math.inf)
+    return int(default_q) if math.isfinite(default_q) else None
 
 
 def apply_sample(s: Scenario, values: dict[str, float]) -> Scenario:
@@ -134,10 +144,17 @@ def apply_sample(s: Scenario, values: dict[str, float]) -> Scenario:
     update["chip_deals"] = deals
 
     cloud = max(0.0, v("prices.cloud", 1.0))
-    if cloud != 1.0:
-        update["cloud_offers"] = [o.model_copy(update={"terms": [
-            t.model_copy(update={"price_usd_per_accelerator_hour": t.price_usd_per_accelerator_hour * cloud})
-            for t in o.terms]}) for o in s.cloud_offers]
+    offers = []
+    for o in s.cloud_offers:
+        offer_update: dict[str, Any] = {}
+        if cloud != 1.0:
+            offer_update["terms"] = [t.model_copy(update={
+                "price_usd_per_accelerator_hour": t.price_usd_per_accelerator_hour * cloud}) for t in o.terms]
+        withdrawn = offer_withdrawn_from(values, o)
+        if withdrawn is not None and (o.withdrawn_from is None or withdrawn < parse_quarter(o.withdrawn_from)):
+            offer_update["withdrawn_from"] = quarter_label(withdrawn)
+        offers.append(o.model_copy(update=offer_update) if offer_update else o)
+    update["cloud_offers"] = offers
 
     revenue = max(0.0, v("revenue", 1.0))
     if revenue != 1.0:

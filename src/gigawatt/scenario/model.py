@@ -221,8 +221,11 @@ class CloudOffer(Strict):
     terms: list[CloudTerm] = Field(min_length=1)
     max_accelerators: Accelerators | None = None
     available_from: Quarter | None = None
+    withdrawn_from: Quarter | None = Field(
+        default=None, description="first quarter the provider no longer sells it: nothing is rented from then "
+        "and terms still running end there (not delivered, not paid)")
 
-    _norm = field_validator("available_from", mode="before")(
+    _norm = field_validator("available_from", "withdrawn_from", mode="before")(
         lambda v: None if v is None else _normal_quarter(v)
     )
 

@@ -37,7 +37,8 @@ def fleet_from_scenario(s: Scenario, at: str | None = None) -> Fleet:
         pools.append(Pool(id=c.id, site=c.region, provider=c.counterparty, accelerator=c.accelerator,
                           capacity=float(math.floor(units or 0)), speed=relative_speed(c.accelerator), usd_per_hour=price))
     for o in s.cloud_offers:
-        if o.max_accelerators is None or (o.available_from and parse_quarter(o.available_from) > when):
+        if o.max_accelerators is None or (o.available_from and parse_quarter(o.available_from) > when) or (
+                o.withdrawn_from and parse_quarter(o.withdrawn_from) <= when):
             continue
         price = min(t.price_usd_per_accelerator_hour for t in o.terms)
         pools.append(Pool(id=o.id, site=o.region, provider=o.provider, accelerator=o.accelerator,

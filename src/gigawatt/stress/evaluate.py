@@ -4,9 +4,10 @@ The linopy model is built once per worker (for the scenario as given, first stag
 and handed to HiGHS. For each sample, the sampled scenario goes through the planner's own
 `build_inputs`; the numbers that can differ between futures are then recomputed from
 those inputs by the formulas the `define_*` functions use, and only they are pushed into
-the live HiGHS model (row bounds, column costs, matrix coefficients). The solve is
-warm-started from the base solution, so a sample's answer does not depend on which
-samples a worker saw before it. `RebuildEvaluator` builds and solves a fresh model per
+the live HiGHS model (row bounds, column costs and bounds, matrix coefficients; a
+variable the sampled model leaves out, such as a withdrawn cloud offer's, is pinned at
+zero). The solve is warm-started from the base solution, so a sample's answer does not
+depend on which samples a worker saw before it. `RebuildEvaluator` builds and solves a fresh model per
 sample: the baseline, and the reference the parity test holds the in-place path to.
 On start-up the in-place path checks its formulas against the freshly built base model,
 so a planner change it does not know about stops the run instead of skewing it.
@@ -119,6 +120,17 @@ ROW_PRESENT: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
     "min_cluster_contract": _contract_held,   # contract_take >= k x host_contract
 }
 RHS["min_cluster_contract"] = lambda p: xr.zeros_like(p.contract_units)
+# constraints.define_stock_balances: a withdrawn offer has no rented stock, so no balance, from then on
+ROW_PRESENT["rented_balance"] = lambda p: p.offer_available
+RHS["rented_balance"] = lambda p: xr.zeros_like(p.offer_available, dtype=float)
+
+# Columns the sampled model masks out (a cloud offer withdrawn by its provider's default):
+# the rebuilt model has no such variable, the live one pins it at zero.
+COLUMN_PRESENT: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
+    "cloud_new": lambda p: p.offer_available.sel(offer=p.lot_offer).drop_vars("offer"),
+    "rented": lambda p: p.offer_available,
+    "serve_offer": lambda p: p.offer_available,
+}
 
 
 def _online(p: PlanInputs) -> xr.DataArray:
@@ -320,6 +332,16 @@ class _BoundFamily:
     align: _Aligner
 
 
+@dataclass
+class _PresenceFamily:
+    cols: np.ndarray
+    on: np.ndarray
+    lower: np.ndarray        # the model's own bounds (first stage pinned), used while present
+    upper: np.ndarray
+    fn: Callable[[PlanInputs], xr.DataArray]
+    align: _Aligner
+
+
 @contextlib.contextmanager
 def _groups_of(p: PlanInputs) -> Iterator[None]:
     """Build with the base inputs' N-1 cover groups (structure), whatever the sample."""
@@ -371,6 +393,7 @@ class InPlaceEvaluator:
         self._coefs = self._coef_families()
         self._costs = self._cost_families()
         self._bounds = self._bound_families()
+        self._presence = self._presence_families()
         self._self_check(lp)
         # Solve the LP relaxation first (warm, fast); branch only when a placement comes out
         # fractional. An integral relaxed optimum is the MIP's optimum, so nothing is lost.
@@ -406,14 +429,13 @@ class InPlaceEvaluator:
         for name in FIRST_STAGE_FAMILIES:
             if name not in self.model.variables:
                 continue
-            var = self.model.variables[name]
-            labels = var.labels
-            flat = labels.values.ravel()
+            flat = self.model.variables[name].labels.values.ravel()
             keep = flat >= 0
             cols = self.col_of[flat[keep]].astype(np.int32)
-            lower = var.lower.broadcast_like(labels).transpose(*labels.dims).values.ravel()[keep]
-            upper = var.upper.broadcast_like(labels).transpose(*labels.dims).values.ravel()[keep]
-            self.h.changeColsBounds(len(cols), cols, lower.astype(float), upper.astype(float))
+            lower, upper = self._var_bounds(name, keep)
+            self.h.changeColsBounds(len(cols), cols, lower, upper)
+        for name, pf in self._presence.items():    # present columns get the new first stage's bounds
+            pf.lower, pf.upper = self._var_bounds(name, pf.align.keep)
         lp = self.h.getLp()
         self.int_lower = np.asarray(lp.col_lower_)[self.int_cols].copy()
         self.int_upper = np.asarray(lp.col_upper_)[self.int_cols].copy()
@@ -485,6 +507,27 @@ class InPlaceEvaluator:
             out[name] = _BoundFamily(self.col_of[flat[keep]], align(lo), align(hi), (lower_fn, upper_fn), align)
         return out
 
+    def _var_bounds(self, name: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        var = self.model.variables[name]
+        labels = var.labels
+        lower = var.lower.broadcast_like(labels).transpose(*labels.dims).values.ravel()[keep]
+        upper = var.upper.broadcast_like(labels).transpose(*labels.dims).values.ravel()[keep]
+        return lower.astype(float), upper.astype(float)
+
+    def _presence_families(self) -> dict[str, _PresenceFamily]:
+        out = {}
+        for name, fn in COLUMN_PRESENT.items():
+            if name not in self.model.variables:
+                continue
+            labels = self.model.variables[name].labels
+            flat = labels.values.ravel()
+            keep = flat >= 0
+            example = fn(self.base)
+            align = _Aligner(labels, keep, example)
+            lower, upper = self._var_bounds(name, keep)
+            out[name] = _PresenceFamily(self.col_of[flat[keep]], align(example).astype(bool), lower, upper, fn, align)
+        return out
+
     def _self_check(self, lp: Any) -> None:
         """The formulas must reproduce the model the planner just built, number for number."""
         lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
@@ -548,6 +591,14 @@ class InPlaceEvaluator:
             if len(changed):
                 h.changeColsBounds(len(changed), bf.cols[changed].astype(np.int32), lower[changed], upper[changed])
                 bf.lower, bf.upper = lower, upper
+        for pf in self._presence.values():
+            on = pf.align(pf.fn(p)).astype(bool)
+            changed = np.nonzero(on != pf.on)[0]
+            if len(changed):
+                now = on[changed]
+                h.changeColsBounds(len(changed), pf.cols[changed].astype(np.int32),
+                                   np.where(now, pf.lower[changed], 0.0), np.where(now, pf.upper[changed], 0.0))
+                pf.on = on
         for cf in self._costs.values():
             value = cf.align(cf.fn(p))
             changed = np.nonzero(value != cf.value)[0]

@@ -2,12 +2,13 @@
 
 Each factor touches its own rows of the inputs (a contract's units and payments, a site's
 online matrix, energised power or electricity price, a deal's share of the chip supply,
-the demand rows, cloud prices, revenue). For discrete factors (default quarter, whole
-quarters of delay) the rows are taken from `build_inputs` run on a scenario where only
-that factor is set, once per distinct value, then cached; continuous factors scale rows
-linearly, as build_inputs does (demand, delivered share, price multipliers, supply
-shortfall). `check` compares every array with a full `build_inputs(apply_sample(...))`:
-workers run it on their first sample, and the tests on many.
+the demand rows, cloud prices, a withdrawn cloud offer's availability and active terms,
+revenue). For discrete factors (default quarter, whole quarters of delay) the rows are
+taken from `build_inputs` run on a scenario where only that factor is set, once per
+distinct value, then cached, or cut at the quarter as build_inputs does (defaults);
+continuous factors scale rows linearly, as build_inputs does (demand, delivered share,
+price multipliers, supply shortfall). `check` compares every array with a full
+`build_inputs(apply_sample(...))`: workers run it on their first sample, and the tests on many.
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import xarray as xr
 
 from gigawatt.periods import parse_quarter
 from gigawatt.plan.inputs import PlanInputs, build_inputs
-from gigawatt.scenario.apply import apply_sample, contract_terms, demand_multiplier
+from gigawatt.scenario.apply import (
+    apply_sample,
+    contract_terms,
+    demand_multiplier,
+    offer_withdrawn_from,
+)
 from gigawatt.scenario.model import Scenario
 from gigawatt.stress.first_stage import StressError
 
@@ -47,6 +53,10 @@ class SampledInputs:
         self._demand_ids = [str(d) for d in b.demand]
         self._fixed_miss = {r.id for r in scenario.demand.training if r.miss_penalty_usd is not None}
         self._contracts = {c.id: c for c in scenario.contracts}
+        lot_offer = b.lot_offer.values
+        self._lots_of = [np.nonzero(lot_offer == str(o))[0] for o in b.offer]
+        if [str(o) for o in b.offer] != [o.id for o in scenario.cloud_offers]:
+            raise StressError("internal: plan inputs list cloud offers in another order than the scenario")
 
     def _rows(self, key: tuple[object, ...], values: dict[str, float], pick: Callable[[PlanInputs], Rows]) -> Rows:
         hit = self._cache.get(key)
@@ -120,6 +130,18 @@ class SampledInputs:
                 if lost:
                     cap = cap - lost * part
             changes["supply_cap"] = b.supply_cap.copy(data=cap)
+
+        withdrawn = [(i, q) for i, o in enumerate(s.cloud_offers)   # the offers, in the inputs' order
+                     if (q := offer_withdrawn_from(values, o)) is not None]
+        if withdrawn:       # from the default on: nothing rented, running terms end
+            available = b.offer_available.values.copy()
+            active = b.lot_active_matrix.values.copy()
+            for i, q in withdrawn:
+                gone = self._quarter >= q
+                available[i, gone] = False
+                active[np.ix_(self._lots_of[i], gone)] = 0.0
+            changes["offer_available"] = b.offer_available.copy(data=available)
+            changes["lot_active_matrix"] = b.lot_active_matrix.copy(data=active)
 
         cloud = max(0.0, values.get("prices.cloud", 1.0))
         if cloud != 1.0 and len(b.lot):
