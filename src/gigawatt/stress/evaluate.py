@@ -374,6 +374,12 @@ def _highs(m: Model) -> tuple[highspy.Highs, np.ndarray, np.ndarray]:
     return h, col_of, row_of
 
 
+def _present(labels: xr.DataArray) -> tuple[np.ndarray, np.ndarray]:
+    """A family's labels flattened, and which of them exist (an absent entry is -1)."""
+    flat = labels.values.ravel()
+    return flat, flat >= 0
+
+
 class InPlaceEvaluator:
     """One live HiGHS model per worker; each sample pushes only the numbers that change."""
 
@@ -429,8 +435,7 @@ class InPlaceEvaluator:
         for name in FIRST_STAGE_FAMILIES:
             if name not in self.model.variables:
                 continue
-            flat = self.model.variables[name].labels.values.ravel()
-            keep = flat >= 0
+            flat, keep = _present(self.model.variables[name].labels)
             cols = self.col_of[flat[keep]].astype(np.int32)
             lower, upper = self._var_bounds(name, keep)
             self.h.changeColsBounds(len(cols), cols, lower, upper)
@@ -453,8 +458,7 @@ class InPlaceEvaluator:
                 continue
             con = self.model.constraints[name]
             labels = con.labels
-            flat = labels.values.ravel()
-            keep = flat >= 0
+            flat, keep = _present(labels)
             example = fn(self.base)
             align = _Aligner(labels, keep, example)
             signs = np.asarray(con.sign.broadcast_like(labels).transpose(*labels.dims).values).ravel()[keep]
@@ -487,8 +491,7 @@ class InPlaceEvaluator:
             if name not in self.model.variables:
                 continue
             labels = self.model.variables[name].labels
-            flat = labels.values.ravel()
-            keep = flat >= 0
+            flat, keep = _present(labels)
             example = fn(self.base)
             align = _Aligner(labels, keep, example)
             out[name] = _CostFamily(self.col_of[flat[keep]], align(example), fn, align)
@@ -500,8 +503,7 @@ class InPlaceEvaluator:
             if name not in self.model.variables:
                 continue
             labels = self.model.variables[name].labels
-            flat = labels.values.ravel()
-            keep = flat >= 0
+            flat, keep = _present(labels)
             lo, hi = lower_fn(self.base), upper_fn(self.base)
             align = _Aligner(labels, keep, lo)
             out[name] = _BoundFamily(self.col_of[flat[keep]], align(lo), align(hi), (lower_fn, upper_fn), align)
@@ -520,8 +522,7 @@ class InPlaceEvaluator:
             if name not in self.model.variables:
                 continue
             labels = self.model.variables[name].labels
-            flat = labels.values.ravel()
-            keep = flat >= 0
+            flat, keep = _present(labels)
             example = fn(self.base)
             align = _Aligner(labels, keep, example)
             lower, upper = self._var_bounds(name, keep)
