@@ -11,23 +11,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from gigawatt.json_values import finite
+
 console = Console()
 
 __all__ = ["clip", "console", "duration", "escape", "money", "money_range", "number", "print_json", "table"]
 
 
-def _clean(obj: Any) -> Any:
-    if isinstance(obj, float) and (math.isnan(obj) or math.isinf(obj)):
-        return None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_clean(v) for v in obj]
-    return obj
-
-
 def print_json(obj: Any) -> None:
-    print(json.dumps(_clean(obj), indent=2, default=str))
+    print(json.dumps(finite(obj), indent=2, default=str))
 
 
 SOLVER_ZERO = 1e-6      # below this, a figure is solver noise, shown as 0

@@ -25,11 +25,6 @@ def compact(expr: LinearExpression) -> LinearExpression:
     return LinearExpression(data, expr.model).densify_terms()
 
 
-def compact_sum(var: Variable | LinearExpression, dims: str | list[str]) -> LinearExpression:
-    """Sum over `dims`, keeping only the terms present."""
-    return compact((1 * var).sum(dims))
-
-
 def by_provider(expr: LinearExpression, owner: xr.DataArray, providers: xr.DataArray) -> LinearExpression:
     """Sum an expression over the pools each provider owns; providers owning none get 0, not a gap."""
     grouped = compact(compact(expr).groupby(owner.rename("provider")).sum())

@@ -182,7 +182,7 @@ def solve_model(p: PlanInputs, m: Model, log: str | None, deadline: float,
     status, condition = _run(solver, m, deadline, relaxation)
     # only an optimal relaxation bounds the optimum (one stopped by the time limit bounds nothing)
     value = m.objective.value
-    relaxed = status == "ok" and condition == "optimal" and value is not None
+    relaxed = _solved(status, condition) and value is not None
     bound = float(value) if relaxed and value is not None else -math.inf
     relaxation_s = time.perf_counter() - t_relax
     relaxed_basis = solver.solver_model.getBasis() if relaxed else None
