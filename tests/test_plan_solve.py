@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
-from plan_helpers import offer, scenario
+from plan_helpers import inference, offer, scenario
 
 from gigawatt.periods import SECONDS_PER_QUARTER
 from gigawatt.plan import plan
@@ -227,4 +227,22 @@ def test_no_branch_and_bound_when_the_relaxation_used_up_the_time(monkeypatch):
     s, _ = cheapest_in_its_second_quarter()
     s = s.model_copy(update={"policy": s.policy.model_copy(update={"time_limit_s": 3})})
     with pytest.raises(PlanError, match=r"no plan within policy.time_limit_s \(3 s\).*did not finish"):
+        plan(s)
+
+
+def test_a_plan_without_binaries_is_never_read_from_an_unfinished_lp(monkeypatch):
+    """With nothing to place the plan is one LP: stopped by the time limit it bounds nothing and
+    its tables would be read from an unfinished solution, so the plan says so in one line."""
+    from gigawatt.errors import PlanError
+    from gigawatt.plan import solve
+
+    real_run = solve._run
+
+    def stops_on_the_limit(solver, m, deadline, algorithm="choose", mip=False):
+        real_run(solver, m, deadline, algorithm, mip=mip)
+        return "ok", "time_limit"                # as linopy maps HiGHS's kTimeLimit
+
+    monkeypatch.setattr(solve, "_run", stops_on_the_limit)
+    s = scenario(cloud_offers=[offer("o", 2.0)], demand={"inference": [inference()]})
+    with pytest.raises(PlanError, match=r"time limit ran out before the plan's final LP was solved"):
         plan(s)

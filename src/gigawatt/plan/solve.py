@@ -68,6 +68,14 @@ def _check_solution(m: Model, status: str, condition: str) -> None:
                         "try a larger policy.time_limit_s or a looser policy.mip_gap")
 
 
+def _require_solved(p: PlanInputs, m: Model, status: str, condition: str) -> None:
+    """The LP the plan's tables and duals come from must be solved, not stopped by a limit."""
+    _check_solution(m, status, condition)
+    if not _solved(status, condition):
+        raise PlanError(f"the time limit ran out before the plan's final LP was solved ({condition}); "
+                        f"raise policy.time_limit_s (now {p.scenario.policy.time_limit_s:g} s)")
+
+
 def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose",
          *, mip: bool = False) -> tuple[str, str]:
     """Apply the model's changes to the live HiGHS model in place and re-run it (warm).
@@ -167,11 +175,12 @@ def solve_model(p: PlanInputs, m: Model, log: str | None, deadline: float,
     with _quiet_stdout():     # HiGHS prints its banner when the model is handed over
         solver = solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True, options=options,
                                           explicit_coordinate_names=False, set_names=False)
-    binaries = list(m.variables.binaries)
+    # a family with no entries (no training runs: `missed` is all masked) places nothing
+    binaries = [name for name in m.variables.binaries if bool((m.variables[name].labels >= 0).any())]
     built = {name: (m.variables[name].lower.copy(), m.variables[name].upper.copy()) for name in binaries}
     if not binaries:
         status, condition = _run(solver, m, deadline)
-        _check_solution(m, status, condition)
+        _require_solved(p, m, status, condition)
         return {"mip_gap": 0.0, "placement_method": "none", "solver_status": status, "termination": condition,
                 "objective_bound_usd": float(m.objective.value or 0.0)}
     for name in binaries:
@@ -224,10 +233,7 @@ def solve_model(p: PlanInputs, m: Model, log: str | None, deadline: float,
         # pinning the rounded 1 is infeasible by a hair: pin the values it found instead
         _pin(m, found_values)
         status, condition = _run(solver, m, deadline, "simplex")
-    _check_solution(m, status, condition)
-    if not _solved(status, condition):
-        raise PlanError(f"the time limit ran out before the plan's final LP was solved ({condition}); "
-                        f"raise policy.time_limit_s (now {p.scenario.policy.time_limit_s:g} s)")
+    _require_solved(p, m, status, condition)
     return {"mip_gap": max(gap, 0.0), "placement_method": method, "solver_status": status,
             "termination": condition if gap <= p.scenario.policy.mip_gap else "time_limit",
             "objective_bound_usd": bound}
