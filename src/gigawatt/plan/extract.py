@@ -14,6 +14,7 @@ from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import POOL_KINDS
+from gigawatt.plan.sharing import split_among_members
 
 TOL = 1e-9  # below this a solver value is noise (HiGHS's feasibility tolerance is 1e-7)
 
@@ -182,13 +183,23 @@ def security_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
 
 
 def served_by_demand(p: PlanInputs, m: Model) -> xr.DataArray:
-    """demand x period: effective EF/s served from all pools, from the solution."""
-    served = xr.zeros_like(p.demand_ef)
+    """demand x period: effective EF/s served from all pools, from the solution (an inference
+    demand gets what it asked for less what went unmet: its class may share serve variables)."""
+    carried = xr.zeros_like(p.demand_ef)
     for pool in POOL_KINDS:
         sol = m.variables[f"serve_{pool}"].solution
         if sol.size:
-            served = served + sol.fillna(0.0).sum([d for d in sol.dims if d not in ("demand", "period")])
-    return served
+            carried = carried + sol.fillna(0.0).sum([d for d in sol.dims if d not in ("demand", "period")])
+    unmet = m.variables["unmet"].solution.fillna(0.0)
+    return xr.where(p.is_training, carried, (p.demand_ef - unmet).clip(min=0.0)).transpose(*carried.dims)
+
+
+def served_from_pools(p: PlanInputs, m: Model) -> dict[str, xr.DataArray]:
+    """Per pool kind, demand x pool x period: what each pool served each demand, a shared class's
+    service split among its members by what each got."""
+    own = served_by_demand(p, m)
+    return {pool: split_among_members(m.variables[f"serve_{pool}"].solution, own, p) for pool in POOL_KINDS
+            if m.variables[f"serve_{pool}"].size}
 
 
 def training_table(p: PlanInputs, m: Model) -> pd.DataFrame:
@@ -216,8 +227,8 @@ def decision_tables(p: PlanInputs, m: Model) -> dict[str, pd.DataFrame]:
         purchases["usd"] = [r.units * price[(r.acc, r.period)] for r in purchases.itertuples()]
     rentals = _tidy(m.variables["cloud_new"].solution, "units_started") if len(p.lot) else pd.DataFrame()
     serve = []
-    for pool in POOL_KINDS:
-        df = _tidy(m.variables[f"serve_{pool}"].solution, "exaflops")
+    for pool, served in served_from_pools(p, m).items():
+        df = _tidy(served, "exaflops")
         if not df.empty:
             df["pool"] = df[pool] + (("/" + df["acc"]) if "acc" in df else "")
             serve.append(df[["demand", "pool", "period", "exaflops"]])

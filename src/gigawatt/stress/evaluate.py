@@ -37,6 +37,7 @@ from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import peak_penalty
 from gigawatt.plan.pools import CoverGroups, cover_groups
 from gigawatt.plan.result import Plan
+from gigawatt.plan.sharing import served_demand
 from gigawatt.plan.solve import quiet_stdout
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
@@ -99,8 +100,9 @@ class _Need:
 
 
 RHS: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
-    # constraints.define_demand_balance: served + unmet == demand (inference)
-    "demand_balance": lambda p: p.demand_ef,
+    # constraints.define_demand_balance: served + unmet == demand (inference; a class sharing
+    # serve variables balances on its carrier against the members' total)
+    "demand_balance": served_demand,
     # constraints.define_training_completion: work + W x missed >= W
     "training_completion": lambda p: p.training_work,
     # constraints.define_power_limits: draw <= energised grid power
@@ -230,6 +232,8 @@ COEFFICIENTS: list[tuple[str, str, str | None, Callable[[PlanInputs], xr.DataArr
 # variables.define_contract_variables: take-or-pay pins the take at full capacity
 COLUMN_BOUNDS: dict[str, tuple[Callable[[PlanInputs], xr.DataArray], Callable[[PlanInputs], xr.DataArray]]] = {
     "contract_take": (lambda p: p.contract_units * p.contract_min_take, lambda p: p.contract_units),
+    # variables.define_unmet_variables: no more unmet than the demand itself
+    "unmet": (lambda p: xr.zeros_like(p.demand_ef), lambda p: p.demand_ef),
 }
 
 
