@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 from linopy import LinearExpression, Model, Variable
 
-from gigawatt.plan.expressions import Expressions, by_provider
+from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups, host_eligibility
+from gigawatt.plan.terms import constrain, grouped, previous, term
 
 
 def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -20,28 +22,24 @@ def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
     which makes the LP several times sparser and faster to solve.
     """
     if len(p.site):
-        m.add_constraints(ex.alive_units - previous(ex.alive_units) - ex.vintage_sum("install", stock_step(p.alive_matrix))
-                          == 0, mask=p.install_mask, name="alive_balance")
+        constrain(m, [term(ex.alive_units), term(previous(ex.alive_units), -1.0),
+                      -ex.vintage_terms("install", stock_step(p.alive_matrix))],
+                  "==", 0, mask=p.install_mask, name="alive_balance")
         first = xr.DataArray(np.arange(len(p.period)) == 0, coords=[p.period])
-        m.add_constraints(ex.online_mw - previous(ex.online_mw) - ex.vintage_sum("build_mw", stock_step(p.site_online_matrix))
-                          == p.site_existing_mw * first, name="online_balance")
+        constrain(m, [term(ex.online_mw), term(previous(ex.online_mw), -1.0),
+                      -ex.vintage_terms("build_mw", stock_step(p.site_online_matrix))],
+                  "==", p.site_existing_mw * first, name="online_balance")
     if len(p.offer):
         # group lots by offer: an incidence product would grow with offers x lots
-        starts = ex.vintage_sum("cloud_new", stock_step(p.lot_active_matrix))
-        change = starts.groupby(p.lot_offer.rename("offer")).sum().reindex(offer=p.offer).fillna(0)
-        m.add_constraints(ex.offer_units - previous(ex.offer_units) - change == 0, mask=p.offer_available,
-                          name="rented_balance")
+        starts = grouped(ex.vintage_terms("cloud_new", stock_step(p.lot_active_matrix)), "lot", p.lot_offer, p.offer)
+        constrain(m, [term(ex.offer_units), term(previous(ex.offer_units), -1.0), -starts],
+                  "==", 0, mask=p.offer_available, name="rented_balance")
 
 
 def stock_step(matrix: xr.DataArray) -> xr.DataArray:
     """[period, vintage] change of a vintage matrix from the period before: +1 where a vintage
     starts counting, -1 where it stops."""
     return matrix - matrix.shift(period=1, fill_value=0.0)
-
-
-def previous(stock: Variable) -> LinearExpression:
-    """The stock one period earlier (nothing before the first period or before it may exist)."""
-    return stock.shift(period=1).fillna(0)
 
 
 def define_site_build_limit(m: Model, p: PlanInputs) -> None:
@@ -114,27 +112,28 @@ def _any(m: Model, name: str) -> bool:
 def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """Each pool's peak EF/s covers what it serves divided by each demand's MFU (a pool no
     demand can use has nothing to cover)."""
-    mfu = p.demand_mfu
+    per_peak = 1 / p.demand_mfu
     if _any(m, "serve_site"):
-        site_use = (m.variables["serve_site"] / mfu).sum("demand")
-        m.add_constraints(site_use <= ex.alive_units * p.acc_peak_ef, mask=p.install_mask, name="site_capacity")
+        constrain(m, [term(m.variables["serve_site"], per_peak, over="demand"), term(ex.alive_units, -p.acc_peak_ef)],
+                  "<=", 0, mask=p.install_mask, name="site_capacity")
     if _any(m, "serve_offer"):
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
-        offer_use = (m.variables["serve_offer"] / mfu).sum("demand")
-        m.add_constraints(offer_use <= ex.offer_units * offer_peak, mask=p.offer_available, name="offer_capacity")
+        constrain(m, [term(m.variables["serve_offer"], per_peak, over="demand"), term(ex.offer_units, -offer_peak)],
+                  "<=", 0, mask=p.offer_available, name="offer_capacity")
     if _any(m, "serve_contract"):
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
-        contract_use = (m.variables["serve_contract"] / mfu).sum("demand")
-        m.add_constraints(contract_use <= ex.contract_units * contract_peak, mask=p.contract_units > 0,
-                          name="contract_capacity")
+        constrain(m, [term(m.variables["serve_contract"], per_peak, over="demand"),
+                      term(ex.contract_units, -contract_peak)],
+                  "<=", 0, mask=p.contract_units > 0, name="contract_capacity")
 
 
 def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """A frontier run is served from one place only, big enough for its minimum cluster."""
     if len(p.run) == 0:
         return
-    run_demand = p.demand_ef.sel(demand=p.run.rename("demand")).rename(demand="run")
-    window = run_demand > 0
+    runs = p.run.rename("demand")
+    window = p.demand_ef.sel(demand=runs).rename(demand="run") > 0
+    work = p.training_work.sel(demand=runs).rename(demand="run")
     families: tuple[tuple[str, str, list[str]], ...] = (("site", "serve_site", ["acc"]), ("offer", "serve_offer", []), ("contract", "serve_contract", []))
     hosts = []
     bounds = host_serve_bounds(p)
@@ -142,31 +141,32 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
         if m.variables[serve_name].size == 0 or f"host_{kind}" not in m.variables:
             continue
         host = m.variables[f"host_{kind}"]
-        serve = m.variables[serve_name].sel(demand=p.run.rename("demand")).rename(demand="run")
-        if extra:
-            serve = serve.sum(extra)
-        # where a location may not host the run (too small), fillna(0) makes it serve nothing
-        m.add_constraints(serve - (bounds[kind] * host).fillna(0) <= 0, mask=window, name=f"colocation_{kind}")
+        serve = m.variables[serve_name].labels.sel(demand=runs).rename(demand="run")
+        # where a location may not host the run (too small) there is no host term: it serves nothing
+        rows = window if extra else window & (serve >= 0)    # a pool that cannot serve the run needs no row
+        constrain(m, [term(serve, over=extra), term(host, -bounds[kind])], "<=", 0, mask=rows,
+                  name=f"colocation_{kind}")
         # the whole window at once: a host delivers at most the run's work (keeps the relaxation tight)
-        work = p.training_work.sel(demand=p.run.rename("demand")).rename(demand="run")
         whole = xr.where(bounds[kind].sum("period") < work, bounds[kind].sum("period"), work)
-        m.add_constraints(serve.sum("period") - (whole * host).fillna(0) <= 0, name=f"colocation_{kind}_window")
+        constrain(m, [term(serve, over=[*extra, "period"]), term(host, -whole)], "<=", 0,
+                  name=f"colocation_{kind}_window")
         if host.size:
-            hosts.append(host.sum(kind))
+            hosts.append(term(host, over=kind))
     if hosts:
-        m.add_constraints(sum(hosts[1:], hosts[0]) <= 1, name="one_host")
+        constrain(m, hosts, "<=", 1, name="one_host")
     k = p.run_min_units
     if bool((k > 0).any()):
-        compat = p.serves_site.sel(demand=p.run.rename("demand")).rename(demand="run")
-        site_units = (ex.alive_units * compat).sum("acc")
-        m.add_constraints(site_units >= k * m.variables["host_site"], mask=window & (k > 0),
-                          name="min_cluster_site")
-        if len(p.offer):
-            m.add_constraints(ex.offer_units >= k * m.variables["host_offer"], mask=window & (k > 0),
-                              name="min_cluster_offer")
-        if len(p.contract):
-            m.add_constraints(ex.contract_units >= k * m.variables["host_contract"], mask=window & (k > 0),
-                              name="min_cluster_contract")
+        compat = p.serves_site.sel(demand=runs).rename(demand="run")
+        # rows only where the run may be hosted there (and, for rented pools, the pool exists then)
+        needs = window & (k > 0)
+        host = m.variables["host_site"]
+        constrain(m, [term(ex.alive_units, compat.astype(float), over="acc"), term(host, -k)], ">=", 0,
+                  mask=needs & (host.labels >= 0), name="min_cluster_site")
+        for kind, units in (("offer", ex.offer_units), ("contract", ex.contract_units)):
+            if len(getattr(p, kind)):
+                host = m.variables[f"host_{kind}"]
+                constrain(m, [term(units), term(host, -k)], ">=", 0,
+                          mask=needs & (host.labels >= 0) & (units.labels >= 0), name=f"min_cluster_{kind}")
 
 
 def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
@@ -213,34 +213,27 @@ def uncompletable_runs(p: PlanInputs) -> xr.DataArray:
 def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: CoverGroups) -> None:
     """served_peak = peak EF/s each provider's pools serve; usable_ef = capacity each provider
     holds that a cover group's demands can use (accelerator, region, co-location)."""
-    providers = xr.DataArray(p.providers, coords=[p.providers])
-    mfu = p.demand_mfu
-    pools: tuple[tuple[str, xr.DataArray, list[str]], ...] = (
-        ("serve_site", p.site_provider, ["acc"]),
-        ("serve_offer", p.offer_provider, []),
-        ("serve_contract", p.contract_provider, []),
-    )
+    providers = pd.Index(p.providers, name="provider")
+    owner = {"site": p.site_provider, "offer": p.offer_provider, "contract": p.contract_provider}
     if "served_peak" in m.variables:
-        total: LinearExpression = 1 * m.variables["served_peak"]
-        for name, owner, extra in pools:
-            if len(owner):
-                peak = (m.variables[name] / mfu).sum(["demand", *extra])
-                total = total - by_provider(peak, owner, providers)
-        m.add_constraints(total == 0, name="served_balance")
+        served = [term(m.variables["served_peak"])]
+        for kind, extra in (("site", ["acc"]), ("offer", []), ("contract", [])):
+            if len(owner[kind]):
+                peak = term(m.variables[f"serve_{kind}"], 1 / p.demand_mfu, over=["demand", *extra])
+                served.append(-grouped(peak, kind, owner[kind], providers))
+        constrain(m, served, "==", 0, name="served_balance")
     if "usable_ef" in m.variables:
-        usable: LinearExpression = 1 * m.variables["usable_ef"]
+        usable = [term(m.variables["usable_ef"])]
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
-        if len(p.site):
-            site_cap = (ex.alive_units * p.acc_peak_ef * groups.site.astype(float)).sum("acc")
-            usable = usable - by_provider(site_cap, p.site_provider, providers)
-        if len(p.offer):
-            offer_cap = ex.offer_units * offer_peak * groups.offer.astype(float)
-            usable = usable - by_provider(offer_cap, p.offer_provider, providers)
-        if len(p.contract):
-            contract_cap = ex.contract_units * contract_peak * groups.contract.astype(float)
-            usable = usable - by_provider(contract_cap, p.contract_provider, providers)
-        m.add_constraints(usable == 0, mask=groups.cover_mask(p), name="usable_balance")
+        held: tuple[tuple[str, Variable, xr.DataArray, list[str]], ...] = (
+            ("site", ex.alive_units, p.acc_peak_ef, ["acc"]), ("offer", ex.offer_units, offer_peak, []),
+            ("contract", ex.contract_units, contract_peak, []))
+        for kind, units, unit_peak, extra in held:
+            if len(getattr(p, kind)):
+                cap = term(units, unit_peak * getattr(groups, kind).astype(float), over=extra)
+                usable.append(-grouped(cap, kind, owner[kind], providers))
+        constrain(m, usable, "==", 0, mask=groups.cover_mask(p), name="usable_balance")
 
 
 def define_concentration_limits(m: Model, p: PlanInputs) -> None:

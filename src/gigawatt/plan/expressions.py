@@ -14,21 +14,7 @@ from linopy import LinearExpression, Model, Variable
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups
-
-
-def compact(expr: LinearExpression) -> LinearExpression:
-    """The expression without its absent terms (masked variables), its term axis cut to the
-    longest row. A sum over a sparse family (serve_site is ~4% present) otherwise carries every
-    absent entry along, and later sums and groupings multiply them."""
-    present = expr.vars >= 0
-    data = expr.data.assign(coeffs=expr.coeffs.where(present, 0.0))
-    return LinearExpression(data, expr.model).densify_terms()
-
-
-def by_provider(expr: LinearExpression, owner: xr.DataArray, providers: xr.DataArray) -> LinearExpression:
-    """Sum an expression over the pools each provider owns; providers owning none get 0, not a gap."""
-    grouped = compact(compact(expr).groupby(owner.rename("provider")).sum())
-    return grouped.reindex(provider=providers.values).fillna(0)
+from gigawatt.plan.terms import Terms, linear, term
 
 
 class Expressions:
@@ -37,9 +23,13 @@ class Expressions:
         self.p = p
         self.groups = groups
 
+    def vintage_terms(self, name: str, matrix: xr.DataArray) -> Terms:
+        """A per-period decision summed, with `matrix`'s weights, over the vintages that still
+        count in each period."""
+        return term(self.m.variables[name].labels.rename(period="vintage"), matrix, over="vintage")
+
     def vintage_sum(self, name: str, matrix: xr.DataArray) -> LinearExpression:
-        """Sum a per-period decision over the vintages that still count in each period."""
-        return (self.m.variables[name].rename(period="vintage") * matrix).sum("vintage")
+        return linear(self.m, self.vintage_terms(name, matrix))
 
     @property
     def alive_units(self) -> Variable:
