@@ -46,8 +46,8 @@ def define_site_build_limit(m: Model, p: PlanInputs) -> None:
     """Existing plus all facility MW started never exceeds a site's maximum power."""
     if len(p.site) == 0:
         return
-    m.add_constraints(m.variables["build_mw"].sum("period") <= p.site_max_mw - p.site_existing_mw,
-                      name="site_max_power")
+    constrain(m, [term(m.variables["build_mw"], over="period")], "<=", p.site_max_mw - p.site_existing_mw,
+              name="site_max_power")
 
 
 def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -55,8 +55,8 @@ def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.site) == 0:
         return
     holds = p.install_mask.any("acc")     # quarters a site may hold something (not before it ships)
-    m.add_constraints(ex.facility_draw_mw <= ex.online_mw, mask=holds, name="facility_power")
-    m.add_constraints(ex.facility_draw_mw <= p.site_energised_mw, mask=holds, name="grid_power")
+    constrain(m, [ex.facility_draw, term(ex.online_mw, -1.0)], "<=", 0, mask=holds, name="facility_power")
+    constrain(m, [ex.facility_draw], "<=", p.site_energised_mw, mask=holds, name="grid_power")
 
 
 def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
@@ -65,8 +65,8 @@ def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
     if len(p.site) == 0 or not bool(capped.any()):
         return
     buyable = p.install_mask.any("site")   # no row for quarters before an accelerator ships
-    m.add_constraints(m.variables["install"].sum("site") <= p.supply_cap.where(capped, 0), mask=capped & buyable,
-                      name="chip_supply")
+    constrain(m, [term(m.variables["install"], over="site")], "<=", p.supply_cap.where(capped, 0),
+              mask=capped & buyable, name="chip_supply")
 
 
 def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -75,8 +75,8 @@ def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.offer) == 0 or not bool(capped.any()):
         return
     cap = p.offer_cap.where(capped, 0).broadcast_like(p.offer_available)
-    m.add_constraints(ex.offer_units <= cap, mask=xr.DataArray(capped).broadcast_like(p.offer_available),
-                      name="cloud_availability")
+    constrain(m, [term(ex.offer_units)], "<=", cap, mask=xr.DataArray(capped).broadcast_like(p.offer_available),
+              name="cloud_availability")
 
 
 def served_ef(m: Model) -> LinearExpression:
@@ -242,8 +242,9 @@ def define_concentration_limits(m: Model, p: PlanInputs) -> None:
     if share >= 1:
         return
     served = m.variables["served_peak"]
-    m.add_constraints(served - share * served.sum("provider") - m.variables["concentration_over"] <= 0,
-                      name="concentration")
+    total = term(served.labels.rename(provider="of"), -share, over="of")   # every provider's, in each row
+    constrain(m, [term(served), total, term(m.variables["concentration_over"], -1.0)], "<=", 0,
+              name="concentration")
 
 
 def define_n_minus_1_security(m: Model, p: PlanInputs, groups: CoverGroups) -> None:
@@ -254,8 +255,10 @@ def define_n_minus_1_security(m: Model, p: PlanInputs, groups: CoverGroups) -> N
         return
     usable = m.variables["usable_ef"]
     need = alpha * groups.need_peak_ef(p)
-    without = usable.sum("provider") - usable
-    m.add_constraints(without + m.variables["security_short"] >= need, mask=need > 0, name="n_minus_1")
+    total = term(usable.labels.rename(provider="of"), over="of")
+    # rows where the lost provider could hold cover for the group (where usable_ef exists)
+    constrain(m, [total, term(usable, -1.0), term(m.variables["security_short"])], ">=", need,
+              mask=(need > 0) & (usable.labels >= 0), name="n_minus_1")
 
 
 def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -263,7 +266,8 @@ def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     limited = np.isfinite(p.budget)
     if not bool(limited.any()):
         return
-    year_of = xr.DataArray(p.year.values, coords=[p.period], name="year")
-    spend = ex.spend.groupby(year_of).sum()
+    year_of = xr.DataArray(p.year.values, coords=[p.period])
+    years = p.budget.indexes["year"]
+    spend = [grouped(t, "period", year_of, years) for t in ex.spend_terms.values()]
     rhs = p.budget.where(limited, 0)
-    m.add_constraints(spend - m.variables["budget_over"] <= rhs, mask=limited, name="budget")
+    constrain(m, [*spend, term(m.variables["budget_over"], -1.0)], "<=", rhs, mask=limited, name="budget")

@@ -36,7 +36,7 @@ from gigawatt.periods import parse_quarter
 from gigawatt.plan.build import define_model
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
-from gigawatt.plan.objective import money_npv, penalty_terms
+from gigawatt.plan.objective import cost_per_future, money_npv
 from gigawatt.plan.pools import cover_groups
 from gigawatt.plan.solve import solve_model
 from gigawatt.scenario.model import Scenario
@@ -111,8 +111,7 @@ def build_extensive_form(p: PlanInputs, probability: np.ndarray, decision_q: int
             m.add_constraints(cloud.sel(period=first) - shared == 0, mask=cloud.labels.sel(period=first) >= 0,
                               name="non_anticipative_cloud")
     money = money_npv(m, p, ex)
-    terms = penalty_terms(m, p)
-    cost = money + sum(terms.values())
+    cost = cost_per_future(m, p, ex)
     prob = xr.DataArray(probability, coords=[p.futures])
     expected = (cost * prob).sum()
     objective = expected

@@ -39,6 +39,18 @@ class Terms:
     def row_dims(self) -> tuple[str, ...]:
         return tuple(str(d) for d in self.vars.dims if d not in self.over)
 
+    def times(self, factor: xr.DataArray | float) -> Terms:
+        """The coefficients multiplied by `factor` (terms repeat along dimensions only it has)."""
+        return term(self.vars, self.coeffs * factor, self.over)
+
+    def summed(self, dims: Sequence[str]) -> Terms:
+        """The terms summed over `dims` too (those they have)."""
+        return replace(self, over=(*self.over, *(d for d in dims if d in self.row_dims)))
+
+    def per_future(self) -> Terms:
+        """Summed over every dimension but the sampled futures' (all of them in a one-future plan)."""
+        return self.summed([d for d in self.row_dims if d != "scenario"])
+
 
 def term(var: Variable | xr.DataArray, coeff: xr.DataArray | float = 1.0,
          over: str | Sequence[str] = ()) -> Terms:
