@@ -165,7 +165,7 @@ def linear(m: Model, *parts: Terms, dims: Sequence[str] | None = None) -> Linear
 
 
 def constrain(m: Model, lhs: Sequence[Terms], sign: str, rhs: xr.DataArray | float, name: str,
-              mask: xr.DataArray | None = None, dims: Sequence[str] | None = None) -> None:
+              mask: xr.DataArray | np.ndarray | None = None, dims: Sequence[str] | None = None) -> None:
     """Add `sum(lhs) sign rhs` under `name`, one row per coordinate of the terms' row dimensions
     (where `mask` holds and some variable is present)."""
     data, rows = _dataset(lhs, dims)
