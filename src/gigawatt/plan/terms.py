@@ -4,8 +4,9 @@ Each linopy operator (``x * c``, ``.sum``, ``.groupby``, ``+``, ``-``) builds an
 new expression, a fixed cost of a few milliseconds a call whatever the size; a family written as
 a chain of them pays it ten or twenty times, and the planner's build was mostly that. Here a
 family lists its terms (a variable's labels, their coefficients, the dimensions summed into each
-row) and becomes one expression or one constraint at the end, without the absent entries
-(masked variables, zero coefficients) a chain of sums carries along.
+row, and which dimension is summed per group) and becomes one expression or one constraint at
+the end, gathered from the present entries only: no absent entry (masked variable, zero
+coefficient) is carried along, and no dense group x member product is formed.
 """
 
 from __future__ import annotations
@@ -24,28 +25,52 @@ TERM_DIM = "_term"
 
 
 @dataclass(frozen=True)
+class Group:
+    """`dim`'s entries summed per group: codes[i] is entry i's position in `groups` (-1: none)."""
+
+    dim: str
+    codes: np.ndarray
+    groups: pd.Index
+
+    @property
+    def name(self) -> str:
+        return str(self.groups.name)
+
+
+@dataclass(frozen=True)
 class Terms:
-    """coeffs x variables (labels; -1 where absent), summed over `over` into each row: every
-    other dimension is a row dimension."""
+    """coeffs x variables (labels; -1 where absent), summed over `over` and per `grouped` group
+    into each row: every other dimension is a row dimension."""
 
     vars: xr.DataArray
     coeffs: xr.DataArray
     over: tuple[str, ...] = ()
+    grouped: tuple[Group, ...] = ()
 
     def __neg__(self) -> Terms:
         return replace(self, coeffs=-self.coeffs)
 
     @property
     def row_dims(self) -> tuple[str, ...]:
-        return tuple(str(d) for d in self.vars.dims if d not in self.over)
+        """The rows' dimensions (a grouped dimension gives way to its groups')."""
+        by_dim = {g.dim: g.name for g in self.grouped}
+        return tuple(by_dim.get(str(d), str(d)) for d in self.vars.dims if d not in self.over)
+
+    def row_index(self, dim: str) -> pd.Index:
+        for g in self.grouped:
+            if g.name == dim:
+                return g.groups
+        return self.vars.indexes[dim]
 
     def times(self, factor: xr.DataArray | float) -> Terms:
         """The coefficients multiplied by `factor` (terms repeat along dimensions only it has)."""
+        if self.grouped:
+            raise ValueError("internal: scale terms before grouping them")
         return term(self.vars, self.coeffs * factor, self.over)
 
     def summed(self, dims: Sequence[str]) -> Terms:
         """The terms summed over `dims` too (those they have)."""
-        return replace(self, over=(*self.over, *(d for d in dims if d in self.row_dims)))
+        return replace(self, over=(*self.over, *(d for d in dims if d in self.vars.dims and d not in self.over)))
 
     def per_future(self) -> Terms:
         """Summed over every dimension but the sampled futures' (all of them in a one-future plan)."""
@@ -60,6 +85,18 @@ def term(var: Variable | xr.DataArray, coeff: xr.DataArray | float = 1.0,
     factor = coeff if isinstance(coeff, xr.DataArray) else xr.DataArray(float(coeff))
     labels, factor = _broadcast(labels, factor.astype(float))
     return Terms(labels, factor, (over,) if isinstance(over, str) else tuple(over))
+
+
+def grouped(t: Terms, dim: str, owner: xr.DataArray, groups: pd.Index) -> Terms:
+    """The terms summed per group rather than per `dim` entry (owner: `dim` -> group label);
+    groups owning nothing get no terms."""
+    codes = pd.Index(groups).get_indexer(owner.sel({dim: t.vars.indexes[dim]}).values)
+    return replace(t, grouped=(*t.grouped, Group(dim, codes, groups)))
+
+
+def previous(var: Variable) -> xr.DataArray:
+    """A stock's labels one period earlier (absent before the first period)."""
+    return var.labels.shift(period=1, fill_value=-1)
 
 
 def _broadcast(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
@@ -93,50 +130,12 @@ def _spread(x: xr.DataArray, dims: Sequence[Hashable], sizes: Mapping[Hashable, 
                            [sizes[d] for d in dims])
 
 
-def previous(var: Variable) -> xr.DataArray:
-    """A stock's labels one period earlier (absent before the first period)."""
-    return var.labels.shift(period=1, fill_value=-1)
-
-
-def grouped(t: Terms, dim: str, owner: xr.DataArray, groups: pd.Index) -> Terms:
-    """The terms summed per group rather than per `dim` entry (owner: `dim` -> group label).
-
-    `dim` gives way to the group dimension and each group's members become terms, padded to the
-    largest group: no dense group x member product, groups owning nothing get no terms."""
-    index = t.vars.indexes[dim]
-    codes = pd.Index(groups).get_indexer(owner.sel({dim: index}).values)
-    # members[g, k]: position of group g's k-th member along dim (len(index): none, a -1 label)
-    order = np.argsort(codes, kind="stable")
-    counts = np.bincount(codes[codes >= 0], minlength=len(groups))
-    width = max(int(counts.max(initial=0)), 1)
-    members = np.full((len(groups), width), len(index))
-    starts = np.cumsum(counts) - counts
-    ranked = order[codes[order] >= 0]
-    group_of = codes[ranked]
-    members[group_of, np.arange(len(ranked)) - starts[group_of]] = ranked
-    slot = f"{dim}_in_{groups.name}"
-    axis = t.vars.dims.index(dim)
-
-    def regroup(values: np.ndarray, absent: float) -> np.ndarray:
-        pad_shape = list(values.shape)
-        pad_shape[axis] = 1
-        padded = np.concatenate([values, np.full(pad_shape, absent, dtype=values.dtype)], axis=axis)
-        return np.take(padded, members, axis=axis)
-
-    dims = (*t.vars.dims[:axis], groups.name, slot, *t.vars.dims[axis + 1:])
-    coords = {d: t.vars.indexes[d] for d in dims if d in t.vars.indexes and d != dim}
-    coords[str(groups.name)] = groups
-    return Terms(xr.DataArray(regroup(t.vars.values, -1), coords=coords, dims=dims),
-                 xr.DataArray(regroup(t.coeffs.values, 0.0), coords=coords, dims=dims),
-                 (*t.over, slot))
-
-
 def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.Index]:
     """Row coordinates of the sum of `parts` (in `dims`' order, else in order of appearance)."""
     rows: dict[str, pd.Index] = {}
     for t in parts:
         for d in t.row_dims:
-            index = t.vars.indexes[d]
+            index = t.row_index(d)
             if d in rows and not rows[d].equals(index):
                 raise ValueError(f"internal: terms disagree on the {d} coordinate")
             rows.setdefault(d, index)
@@ -147,46 +146,62 @@ def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.In
     return rows
 
 
-def _flat(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarray]:
-    """vars, coeffs as [*rows, term] arrays, repeated along the row dimensions `t` lacks."""
-    have = [d for d in rows if d in t.vars.dims]
-    shape = [len(rows[d]) if d in t.vars.dims else 1 for d in rows]
-    full = [len(index) for index in rows.values()]
-    out = []
-    for a in (t.vars, t.coeffs):
-        values = a.transpose(*have, *t.over).values.reshape([len(rows[d]) for d in have] + [-1])
-        out.append(np.broadcast_to(values.reshape([*shape, values.shape[-1]]), [*full, values.shape[-1]]))
-    return out[0], out[1]
-
-
-def _without_absent(vars_: np.ndarray, coeffs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Drop absent variables and zero coefficients, the term axis cut to the longest row. A row
-    whose variables all carry zero keeps one of them, so it stays a row (as in linopy)."""
-    lead, width = vars_.shape[:-1], vars_.shape[-1]
-    v = vars_.reshape(-1, width)
-    c = coeffs.reshape(-1, width)
-    present = v >= 0
-    keep = present & (c != 0)
-    only_zeros = present.any(axis=1) & ~keep.any(axis=1)
-    keep[np.nonzero(only_zeros)[0], present[only_zeros].argmax(axis=1)] = True
-    counts = keep.sum(axis=1)
-    n = max(int(counts.max(initial=0)), 1)
-    row = np.repeat(np.arange(len(v)), counts)
-    pos = np.arange(row.size) - np.repeat(np.cumsum(counts) - counts, counts)
-    new_v = np.full((len(v), n), -1, dtype=v.dtype)
-    new_c = np.zeros((len(v), n))
-    new_v[row, pos] = v[keep]
-    new_c[row, pos] = c[keep]
-    return new_v.reshape(*lead, n), new_c.reshape(*lead, n)
+def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, variable, coefficient) of each present entry of `t`, rows numbered in `rows`' order."""
+    group_of = {g.name: g for g in t.grouped}
+    source = [group_of[d].dim if d in group_of else d for d in rows]   # a term lacking a row dim repeats
+    sizes: dict[Hashable, int] = {**{d: len(rows[d]) for d in rows}, **t.vars.sizes}
+    dims = [*source, *t.over]
+    vars_ = _spread(t.vars, dims, sizes)
+    coeffs = _spread(t.coeffs, dims, sizes)
+    shape = [sizes[d] for d in source]
+    width = int(np.prod([sizes[d] for d in t.over], dtype=np.int64))
+    if vars_.size == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=vars_.dtype), np.zeros(0)
+    flat = vars_.reshape(-1, width)
+    at, k = np.nonzero(flat >= 0)
+    positions = list(np.unravel_index(at, shape)) if shape else []
+    row = np.zeros(len(at), dtype=np.int64)
+    inside = np.ones(len(at), dtype=bool)
+    for axis, d in enumerate(rows):
+        pos = positions[axis]
+        if d in group_of:
+            pos = group_of[d].codes[pos]
+            inside &= pos >= 0
+        row = row * len(rows[d]) + pos
+    return row[inside], flat[at, k][inside], coeffs.reshape(-1, width)[at, k][inside]
 
 
 def _dataset(parts: Sequence[Terms], dims: Sequence[str] | None) -> tuple[xr.Dataset, dict[str, pd.Index]]:
+    """The terms gathered into [*rows, term] arrays, each row's present terms first. Zero
+    coefficients are dropped, but a row whose variables all carry zero keeps one of them, so it
+    stays a row (as in linopy)."""
     rows = _rows(parts, dims)
-    flats = [_flat(t, rows) for t in parts]
-    vars_, coeffs = _without_absent(np.concatenate([f[0] for f in flats], axis=-1),
-                                    np.concatenate([f[1] for f in flats], axis=-1))
+    n_rows = int(np.prod([len(i) for i in rows.values()], dtype=np.int64))
+    found = [_entries(t, rows) for t in parts]
+    row = np.concatenate([f[0] for f in found])
+    var = np.concatenate([f[1] for f in found])
+    coeff = np.concatenate([f[2] for f in found])
+    nonzero = coeff != 0
+    has_nonzero = np.zeros(n_rows, dtype=bool)
+    has_nonzero[row[nonzero]] = True
+    only_zeros = np.nonzero(~nonzero & ~has_nonzero[row])[0]
+    keep = nonzero.copy()
+    keep[only_zeros[np.unique(row[only_zeros], return_index=True)[1]]] = True
+    row, var, coeff = row[keep], var[keep], coeff[keep]
+    order = np.argsort(row, kind="stable")
+    row, var, coeff = row[order], var[order], coeff[order]
+    counts = np.bincount(row, minlength=n_rows)
+    width = max(int(counts.max(initial=0)), 1)
+    slot = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    vars_ = np.full((n_rows, width), -1, dtype=var.dtype if len(var) else np.int64)
+    coeffs = np.zeros((n_rows, width))
+    vars_[row, slot] = var
+    coeffs[row, slot] = coeff
+    shape = [*(len(i) for i in rows.values()), width]
     row_dims = (*rows, TERM_DIM)
-    return xr.Dataset({"vars": (row_dims, vars_), "coeffs": (row_dims, coeffs)}, coords=rows), rows
+    return xr.Dataset({"vars": (row_dims, vars_.reshape(shape)), "coeffs": (row_dims, coeffs.reshape(shape))},
+                      coords=rows), rows
 
 
 def linear(m: Model, *parts: Terms, dims: Sequence[str] | None = None) -> LinearExpression:
