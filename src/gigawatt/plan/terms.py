@@ -172,16 +172,19 @@ def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarra
     return row[inside], flat[at, k][inside], coeffs.reshape(-1, width)[at, k][inside]
 
 
-def _dataset(parts: Sequence[Terms], dims: Sequence[str] | None) -> tuple[xr.Dataset, dict[str, pd.Index]]:
-    """The terms gathered into [*rows, term] arrays, each row's present terms first. Zero
+def _dataset(parts: Sequence[Terms], rows: dict[str, pd.Index], active: np.ndarray | None = None) -> xr.Dataset:
+    """The terms gathered into [*rows, term] arrays, each row's present terms first (only in
+    `active` rows, flat, if given: a masked row's terms would only widen the term axis). Zero
     coefficients are dropped, but a row whose variables all carry zero keeps one of them, so it
     stays a row (as in linopy)."""
-    rows = _rows(parts, dims)
     n_rows = int(np.prod([len(i) for i in rows.values()], dtype=np.int64))
     found = [_entries(t, rows) for t in parts]
     row = np.concatenate([f[0] for f in found])
     var = np.concatenate([f[1] for f in found])
     coeff = np.concatenate([f[2] for f in found])
+    if active is not None:
+        inside = active[row]
+        row, var, coeff = row[inside], var[inside], coeff[inside]
     nonzero = coeff != 0
     has_nonzero = np.zeros(n_rows, dtype=bool)
     has_nonzero[row[nonzero]] = True
@@ -201,25 +204,32 @@ def _dataset(parts: Sequence[Terms], dims: Sequence[str] | None) -> tuple[xr.Dat
     shape = [*(len(i) for i in rows.values()), width]
     row_dims = (*rows, TERM_DIM)
     return xr.Dataset({"vars": (row_dims, vars_.reshape(shape)), "coeffs": (row_dims, coeffs.reshape(shape))},
-                      coords=rows), rows
+                      coords=rows)
 
 
 def linear(m: Model, *parts: Terms, dims: Sequence[str] | None = None) -> LinearExpression:
     """The sum of all `parts` as one linopy expression (rows over `dims`, if given, in that order)."""
-    data, _ = _dataset(parts, dims)
-    return LinearExpression(data, m)
+    return LinearExpression(_dataset(parts, _rows(parts, dims)), m)
+
+
+def _on_rows(a: xr.DataArray | np.ndarray | float, rows: dict[str, pd.Index], what: str) -> np.ndarray:
+    """A constant (right-hand side, mask) laid out over the rows, its coordinates checked."""
+    x = a if isinstance(a, xr.DataArray) else xr.DataArray(a)
+    for d in x.dims:
+        index = x.indexes.get(d)
+        if d not in rows or (index is not None and not index.equals(rows[str(d)])):
+            raise ValueError(f"internal: the {what} does not lie on the rows ({d})")
+    return _spread(x, list(rows), {d: len(i) for d, i in rows.items()})
 
 
 def constrain(m: Model, lhs: Sequence[Terms], sign: str, rhs: xr.DataArray | float, name: str,
               mask: xr.DataArray | np.ndarray | None = None, dims: Sequence[str] | None = None) -> None:
     """Add `sum(lhs) sign rhs` under `name`, one row per coordinate of the terms' row dimensions
     (where `mask` holds and some variable is present)."""
-    data, rows = _dataset(lhs, dims)
-    right = rhs if isinstance(rhs, xr.DataArray) else xr.DataArray(float(rhs))
-    for d in right.dims:
-        index = right.indexes.get(d)
-        if d not in rows or (index is not None and not index.equals(rows[str(d)])):
-            raise ValueError(f"internal: {name}'s right-hand side does not lie on its rows ({d})")
-    values = _spread(right.astype(float), list(rows), {d: len(i) for d, i in rows.items()})
-    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), values))
-    m.add_constraints(Constraint(data, model=m, skip_broadcast=True), name=name, mask=mask)
+    rows = _rows(lhs, dims)
+    active = None if mask is None else _on_rows(mask, rows, f"mask of {name}").astype(bool)
+    data = _dataset(lhs, rows, None if active is None else active.ravel())
+    right = rhs.astype(float) if isinstance(rhs, xr.DataArray) else float(rhs)
+    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), _on_rows(right, rows, f"right-hand side of {name}")))
+    row_mask = None if active is None else xr.DataArray(active, coords=rows, dims=list(rows))
+    m.add_constraints(Constraint(data, model=m, skip_broadcast=True), name=name, mask=row_mask)
