@@ -24,7 +24,7 @@ from linopy import LinearExpression, Model, Variable
 from gigawatt.hedging.evaluate import futures_inputs
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan.build import build_model
-from gigawatt.plan.constraints import host_serve_bounds
+from gigawatt.plan.constraints import host_serve_bounds, served_ef
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import BUDGET_OVERRUN_PENALTY, peak_penalty
@@ -160,6 +160,10 @@ def plain_families(m: Model, p: PlanInputs, groups: CoverGroups) -> dict[str, Pl
         need = p.scenario.policy.n_minus_1_alpha * groups.need_peak_ef(p)
         u = v["usable_ef"]
         out["n_minus_1"] = (u.sum("provider") - u + v["security_short"], ">=", need, need > 0)
+    runs = p.is_training & (p.training_work > 0)
+    if bool(runs.any()):
+        out["training_completion"] = (served_ef(m).sum("period") + p.training_work * v["missed"], ">=",
+                                      p.training_work, runs)
     limited = np.isfinite(p.budget)
     if bool(limited.any()):
         year_of = xr.DataArray(p.year.values, coords=[p.period], name="year")

@@ -8,7 +8,7 @@ import xarray as xr
 from linopy import LinearExpression, Model, Variable
 
 from gigawatt.plan.expressions import Expressions
-from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.inputs import PlanInputs, derived
 from gigawatt.plan.pools import CoverGroups, host_eligibility
 from gigawatt.plan.terms import constrain, grouped, previous, term
 
@@ -99,9 +99,12 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
     runs = p.is_training & (p.training_work > 0)
     if not bool(runs.any()):
         return
-    work = served_ef(m).sum("period")   # EF/s x quarters
-    m.add_constraints(work + p.training_work * m.variables["missed"] >= p.training_work, mask=runs,
-                      name="training_completion")
+    v = m.variables
+    # served_ef summed over the window too: EF/s x quarters
+    work = [term(v["serve_site"], over=["site", "acc", "period"]), term(v["serve_offer"], over=["offer", "period"]),
+            term(v["serve_contract"], over=["contract", "period"])]
+    constrain(m, [*work, term(v["missed"], p.training_work)], ">=", p.training_work, mask=runs,
+              name="training_completion")
 
 
 def _any(m: Model, name: str) -> bool:
@@ -169,6 +172,7 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
                           mask=needs & (host.labels >= 0) & (units.labels >= 0), name=f"min_cluster_{kind}")
 
 
+@derived
 def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
     """Tightest big-M for serve <= M x host: the run's whole work (it may all run in one quarter),
     or all a location could ever deliver to it that period if less. Tight Ms make the relaxation

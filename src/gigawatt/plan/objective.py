@@ -65,9 +65,13 @@ def penalty_terms(m: Model, p: PlanInputs) -> dict[str, LinearExpression]:
     return {kind: linear(m, t) for kind, t in penalty_parts(m, p).items()}
 
 
-def cost_per_future(m: Model, p: PlanInputs, ex: Expressions) -> LinearExpression:
+def cost_terms(m: Model, p: PlanInputs, ex: Expressions) -> list[Terms]:
     """Real money plus penalties (per sampled future in a stochastic plan)."""
-    return linear(m, *money_terms(m, p, ex), *penalty_parts(m, p).values())
+    return [*money_terms(m, p, ex), *penalty_parts(m, p).values()]
+
+
+def cost_per_future(m: Model, p: PlanInputs, ex: Expressions) -> LinearExpression:
+    return linear(m, *cost_terms(m, p, ex))
 
 
 def define_objective(m: Model, p: PlanInputs, ex: Expressions) -> None:

@@ -36,9 +36,10 @@ from gigawatt.periods import parse_quarter
 from gigawatt.plan.build import define_model
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
-from gigawatt.plan.objective import cost_per_future, money_npv
+from gigawatt.plan.objective import cost_terms, money_npv
 from gigawatt.plan.pools import cover_groups
 from gigawatt.plan.solve import solve_model
+from gigawatt.plan.terms import constrain, linear, term
 from gigawatt.scenario.model import Scenario
 from gigawatt.scenario.sample import draw
 
@@ -103,25 +104,28 @@ def build_extensive_form(p: PlanInputs, probability: np.ndarray, decision_q: int
         if len(p.site):
             build = m.variables["build_mw"]
             shared = m.add_variables(lower=0, coords=[p.site, first], name="build_mw_first")
-            m.add_constraints(build.sel(period=first) - shared == 0, name="non_anticipative_build")
+            constrain(m, [term(build.labels.sel(period=first)), term(shared, -1.0)], "==", 0,
+                      name="non_anticipative_build")
         if len(p.lot):
-            cloud = m.variables["cloud_new"]
-            open_lots = (cloud.labels.sel(period=first) >= 0).any("scenario")
-            shared = m.add_variables(lower=0, coords=[p.lot, first], mask=open_lots, name="cloud_new_first")
-            m.add_constraints(cloud.sel(period=first) - shared == 0, mask=cloud.labels.sel(period=first) >= 0,
-                              name="non_anticipative_cloud")
+            cloud = m.variables["cloud_new"].labels.sel(period=first)
+            shared = m.add_variables(lower=0, coords=[p.lot, first], mask=(cloud >= 0).any("scenario"),
+                                     name="cloud_new_first")
+            constrain(m, [term(cloud), term(shared, -1.0)], "==", 0, mask=cloud >= 0, name="non_anticipative_cloud")
     money = money_npv(m, p, ex)
-    cost = cost_per_future(m, p, ex)
+    costs = cost_terms(m, p, ex)
+    cost = linear(m, *costs)
     prob = xr.DataArray(probability, coords=[p.futures])
-    expected = (cost * prob).sum()
+    weighted = [t.times(prob).summed(["scenario"]) for t in costs]
+    expected = linear(m, *weighted)
     objective = expected
     cvar = None
     if risk_weight > 0:
         eta = m.add_variables(name="value_at_risk")
         excess = m.add_variables(lower=0, coords=[p.futures], name="cost_excess")
-        m.add_constraints(excess - cost + eta >= 0, name="cvar_excess")
-        cvar = eta + (excess * prob).sum() / (1 - risk_alpha)
-        objective = expected + risk_weight * cvar
+        constrain(m, [term(excess), *(-t for t in costs), term(eta)], ">=", 0, name="cvar_excess")
+        tail = [term(eta), term(excess, prob / (1 - risk_alpha), over="scenario")]
+        cvar = linear(m, *tail)
+        objective = linear(m, *weighted, *(t.times(risk_weight) for t in tail))
     m.add_objective(objective)
     return StochasticModel(m, p, ex, first, cost, money, expected, cvar)
 

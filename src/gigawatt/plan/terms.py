@@ -39,11 +39,14 @@ class Group:
 
 @dataclass(frozen=True)
 class Terms:
-    """coeffs x variables (labels; -1 where absent), summed over `over` and per `grouped` group
-    into each row: every other dimension is a row dimension."""
+    """coeffs x variables (labels; -1 where absent) over `dims`, summed over `over` and per
+    `grouped` group into each row: every other dimension is a row dimension. Plain numpy arrays
+    with their coordinates: the terms are only ever gathered, never aligned again."""
 
-    vars: xr.DataArray
-    coeffs: xr.DataArray
+    vars: np.ndarray
+    coeffs: np.ndarray
+    dims: tuple[str, ...]
+    coords: dict[str, pd.Index]
     over: tuple[str, ...] = ()
     grouped: tuple[Group, ...] = ()
 
@@ -54,23 +57,29 @@ class Terms:
     def row_dims(self) -> tuple[str, ...]:
         """The rows' dimensions (a grouped dimension gives way to its groups')."""
         by_dim = {g.dim: g.name for g in self.grouped}
-        return tuple(by_dim.get(str(d), str(d)) for d in self.vars.dims if d not in self.over)
+        return tuple(by_dim.get(d, d) for d in self.dims if d not in self.over)
 
     def row_index(self, dim: str) -> pd.Index:
         for g in self.grouped:
             if g.name == dim:
                 return g.groups
-        return self.vars.indexes[dim]
+        return self.coords[dim]
 
     def times(self, factor: xr.DataArray | float) -> Terms:
         """The coefficients multiplied by `factor` (terms repeat along dimensions only it has)."""
         if self.grouped:
             raise ValueError("internal: scale terms before grouping them")
-        return term(self.vars, self.coeffs * factor, self.over)
+        if not isinstance(factor, xr.DataArray):
+            return replace(self, coeffs=self.coeffs * factor)
+        dims, coords = _union(self.dims, self.coords, factor)
+        sizes: dict[Hashable, int] = {d: len(coords[d]) for d in dims}
+        vars_ = _spread_values(self.vars, self.dims, dims, sizes)
+        coeffs = _spread_values(self.coeffs, self.dims, dims, sizes) * _spread(factor.astype(float), dims, sizes)
+        return Terms(vars_, coeffs, dims, coords, self.over)
 
     def summed(self, dims: Sequence[str]) -> Terms:
         """The terms summed over `dims` too (those they have)."""
-        return replace(self, over=(*self.over, *(d for d in dims if d in self.vars.dims and d not in self.over)))
+        return replace(self, over=(*self.over, *(d for d in dims if d in self.dims and d not in self.over)))
 
     def per_future(self) -> Terms:
         """Summed over every dimension but the sampled futures' (all of them in a one-future plan)."""
@@ -82,15 +91,18 @@ def term(var: Variable | xr.DataArray, coeff: xr.DataArray | float = 1.0,
     """coeff x var summed over `over`; a coefficient with dimensions the variable lacks repeats it
     along them. Shared coordinates must match exactly (as linopy's v1 semantics ask)."""
     labels = var.labels if isinstance(var, Variable) else var
-    factor = coeff if isinstance(coeff, xr.DataArray) else xr.DataArray(float(coeff))
-    labels, factor = _broadcast(labels, factor.astype(float))
-    return Terms(labels, factor, (over,) if isinstance(over, str) else tuple(over))
+    own = tuple(str(d) for d in labels.dims)
+    coords = {d: labels.indexes[d] for d in own if d in labels.indexes}
+    plain = Terms(labels.values, np.ones(labels.shape), own, coords, (over,) if isinstance(over, str) else tuple(over))
+    if isinstance(coeff, xr.DataArray):
+        return plain.times(coeff)
+    return replace(plain, coeffs=np.full(labels.shape, float(coeff)))
 
 
 def grouped(t: Terms, dim: str, owner: xr.DataArray, groups: pd.Index) -> Terms:
     """The terms summed per group rather than per `dim` entry (owner: `dim` -> group label);
     groups owning nothing get no terms."""
-    codes = pd.Index(groups).get_indexer(owner.sel({dim: t.vars.indexes[dim]}).values)
+    codes = pd.Index(groups).get_indexer(owner.sel({dim: t.coords[dim]}).values)
     return replace(t, grouped=(*t.grouped, Group(dim, codes, groups)))
 
 
@@ -99,35 +111,31 @@ def previous(var: Variable) -> xr.DataArray:
     return var.labels.shift(period=1, fill_value=-1)
 
 
-def _broadcast(a: xr.DataArray, b: xr.DataArray) -> tuple[xr.DataArray, xr.DataArray]:
-    """Both arrays over a's dimensions then b's others (xr.broadcast without its alignment
-    machinery, a fixed cost that dominated small families)."""
-    dims = (*a.dims, *(d for d in b.dims if d not in a.dims))
-    coords = _coords_of(dims, a, b)
-    sizes = {**b.sizes, **a.sizes}
-    return (xr.DataArray(_spread(a, dims, sizes), coords=coords, dims=dims),
-            xr.DataArray(_spread(b, dims, sizes), coords=coords, dims=dims))
+def _union(dims: tuple[str, ...], coords: dict[str, pd.Index], x: xr.DataArray
+           ) -> tuple[tuple[str, ...], dict[str, pd.Index]]:
+    """`dims` then x's others, with their coordinates (checked equal where both have one)."""
+    out = dict(coords)
+    for d in x.dims:
+        index = x.indexes.get(d)
+        if index is None:
+            continue
+        if str(d) in out and not out[str(d)].equals(index):
+            raise ValueError(f"internal: terms disagree on the {d} coordinate")
+        out.setdefault(str(d), index)
+    return (*dims, *(str(d) for d in x.dims if d not in dims)), out
 
 
-def _coords_of(dims: Sequence[Hashable], *arrays: xr.DataArray) -> dict[str, pd.Index]:
-    """The index of each dimension, checked equal wherever two arrays have one."""
-    coords: dict[str, pd.Index] = {}
-    for d in dims:
-        for x in arrays:
-            index = x.indexes.get(d)
-            if index is None:
-                continue
-            if str(d) in coords and not coords[str(d)].equals(index):
-                raise ValueError(f"internal: terms disagree on the {d} coordinate")
-            coords.setdefault(str(d), index)
-    return coords
+def _spread_values(values: np.ndarray, own: Sequence[Hashable], dims: Sequence[Hashable],
+                   sizes: Mapping[Hashable, int]) -> np.ndarray:
+    """values over `own` dimensions laid out over `dims` (a superset, `own` in the same order),
+    repeated along those they lack."""
+    return np.broadcast_to(values.reshape([sizes[d] if d in own else 1 for d in dims]), [sizes[d] for d in dims])
 
 
 def _spread(x: xr.DataArray, dims: Sequence[Hashable], sizes: Mapping[Hashable, int]) -> np.ndarray:
     """x's values over `dims` (a superset of its own), repeated along those it lacks."""
-    values = x.transpose(*(d for d in dims if d in x.dims)).values
-    return np.broadcast_to(values.reshape([x.sizes[d] if d in x.dims else 1 for d in dims]),
-                           [sizes[d] for d in dims])
+    own = [d for d in dims if d in x.dims]
+    return _spread_values(x.transpose(*own).values, own, dims, sizes)
 
 
 def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.Index]:
@@ -150,10 +158,11 @@ def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarra
     """(row, variable, coefficient) of each present entry of `t`, rows numbered in `rows`' order."""
     group_of = {g.name: g for g in t.grouped}
     source = [group_of[d].dim if d in group_of else d for d in rows]   # a term lacking a row dim repeats
-    sizes: dict[Hashable, int] = {**{d: len(rows[d]) for d in rows}, **t.vars.sizes}
+    sizes: dict[Hashable, int] = {**{d: len(rows[d]) for d in rows}, **dict(zip(t.dims, t.vars.shape, strict=True))}
     dims = [*source, *t.over]
-    vars_ = _spread(t.vars, dims, sizes)
-    coeffs = _spread(t.coeffs, dims, sizes)
+    order = [t.dims.index(d) for d in dims if d in t.dims]
+    vars_ = _spread_values(t.vars.transpose(order), [d for d in dims if d in t.dims], dims, sizes)
+    coeffs = _spread_values(t.coeffs.transpose(order), [d for d in dims if d in t.dims], dims, sizes)
     shape = [sizes[d] for d in source]
     width = int(np.prod([sizes[d] for d in t.over], dtype=np.int64))
     if vars_.size == 0:
