@@ -239,6 +239,8 @@ def constrain(m: Model, lhs: Sequence[Terms], sign: str, rhs: xr.DataArray | flo
     active = None if mask is None else _on_rows(mask, rows, f"mask of {name}").astype(bool)
     data = _dataset(lhs, rows, None if active is None else active.ravel())
     right = rhs.astype(float) if isinstance(rhs, xr.DataArray) else float(rhs)
-    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), _on_rows(right, rows, f"right-hand side of {name}")))
+    # scaling given (all 1, linopy's default) spares linopy building it once more per call
+    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), _on_rows(right, rows, f"right-hand side of {name}")),
+                       scaling=(list(rows), np.ones([len(i) for i in rows.values()])))
     row_mask = None if active is None else xr.DataArray(active, coords=rows, dims=list(rows))
     m.add_constraints(Constraint(data, model=m, skip_broadcast=True), name=name, mask=row_mask)
