@@ -38,7 +38,7 @@ from gigawatt.plan.stochastic import (
 from gigawatt.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-Row = tuple[str, float, dict[int, float]]
+Row = tuple[str, float, dict[int, float], bool]     # sign, rhs, terms, in the matrix
 
 
 # --- the plain formulation, written with linopy's operators ---
@@ -236,7 +236,7 @@ def model_rows(m: Model, name: str) -> dict[str, Row]:
     coeffs = con.coeffs.transpose(*dims, "_term").values
     rhs = con.rhs.broadcast_like(con.labels).transpose(*dims).values
     sign = con.sign.broadcast_like(con.labels).transpose(*dims).values
-    return {keys[i]: (str(sign[i]), float(rhs[i]), _row_map(vars_[i], coeffs[i]))
+    return {keys[i]: (str(sign[i]), float(rhs[i]), _row_map(vars_[i], coeffs[i]), bool((vars_[i] >= 0).any()))
             for i in zip(*np.nonzero(labels >= 0), strict=True)}
 
 
@@ -253,8 +253,8 @@ def plain_rows(lhs: LinearExpression, sign: str, rhs: Any, mask: Any) -> dict[st
     if mask is not None:
         keep &= xr.DataArray(mask).broadcast_like(template).transpose(*dims).values.astype(bool)
     same = {"==": "="}      # linopy stores an equality as "="
-    return {keys[i]: (same.get(str(sign_v[i]), str(sign_v[i])), float(rhs_v[i]), _row_map(vars_[i], coeffs[i]))
-            for i in zip(*np.nonzero(keep), strict=True)}
+    return {keys[i]: (same.get(str(sign_v[i]), str(sign_v[i])), float(rhs_v[i]), _row_map(vars_[i], coeffs[i]),
+                      bool((vars_[i] >= 0).any())) for i in zip(*np.nonzero(keep), strict=True)}
 
 
 def expression_rows(e: LinearExpression) -> dict[str, dict[int, float]]:
@@ -266,9 +266,10 @@ def expression_rows(e: LinearExpression) -> dict[str, dict[int, float]]:
 
 def assert_same_rows(name: str, got: dict[str, Row], want: dict[str, Row]) -> None:
     assert set(got) == set(want), f"{name}: rows differ, e.g. {sorted(set(got) ^ set(want))[:3]}"
-    for key, (sign, rhs, terms) in want.items():
-        g_sign, g_rhs, g_terms = got[key]
+    for key, (sign, rhs, terms, in_matrix) in want.items():
+        g_sign, g_rhs, g_terms, g_in_matrix = got[key]
         assert g_sign == sign and g_rhs == pytest.approx(rhs, rel=1e-12, abs=1e-9), f"{name}[{key}]"
+        assert g_in_matrix == in_matrix, f"{name}[{key}]: a row with only zero coefficients must stay in the matrix"
         assert set(g_terms) == set(terms), f"{name}[{key}]: variables differ"
         for label, c in terms.items():
             assert g_terms[label] == pytest.approx(c, rel=1e-12), f"{name}[{key}] variable {label}"

@@ -181,11 +181,13 @@ def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarra
     return row[inside], flat[at, k][inside], coeffs.reshape(-1, width)[at, k][inside]
 
 
-def _dataset(parts: Sequence[Terms], rows: dict[str, pd.Index], active: np.ndarray | None = None) -> xr.Dataset:
-    """The terms gathered into [*rows, term] arrays, each row's present terms first (only in
-    `active` rows, flat, if given: a masked row's terms would only widen the term axis). Zero
-    coefficients are dropped, but a row whose variables all carry zero keeps one of them, so it
-    stays a row (as in linopy)."""
+def _dataset(parts: Sequence[Terms], rows: dict[str, pd.Index],
+             active: np.ndarray | None = None) -> xr.Dataset:
+    """The terms gathered into [*rows, term] arrays, each row's terms first, the term axis cut to
+    the longest row. Terms of rows not `active` (flat, if given) are dropped: a masked row's
+    terms would only widen the term axis. So are zero coefficients, but a row whose variables
+    all carry zero keeps one of them: linopy leaves a row without any variable out of the
+    matrix (and its count), where the plain formulation has it."""
     n_rows = int(np.prod([len(i) for i in rows.values()], dtype=np.int64))
     found = [_entries(t, rows) for t in parts]
     row = np.concatenate([f[0] for f in found])
@@ -194,15 +196,13 @@ def _dataset(parts: Sequence[Terms], rows: dict[str, pd.Index], active: np.ndarr
     if active is not None:
         inside = active[row]
         row, var, coeff = row[inside], var[inside], coeff[inside]
-    nonzero = coeff != 0
+    keep = coeff != 0
     has_nonzero = np.zeros(n_rows, dtype=bool)
-    has_nonzero[row[nonzero]] = True
-    only_zeros = np.nonzero(~nonzero & ~has_nonzero[row])[0]
-    keep = nonzero.copy()
+    has_nonzero[row[keep]] = True
+    only_zeros = np.nonzero(~keep & ~has_nonzero[row])[0]
     keep[only_zeros[np.unique(row[only_zeros], return_index=True)[1]]] = True
-    row, var, coeff = row[keep], var[keep], coeff[keep]
-    order = np.argsort(row, kind="stable")
-    row, var, coeff = row[order], var[order], coeff[order]
+    order = np.argsort(row[keep], kind="stable")
+    row, var, coeff = row[keep][order], var[keep][order], coeff[keep][order]
     counts = np.bincount(row, minlength=n_rows)
     width = max(int(counts.max(initial=0)), 1)
     slot = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -234,13 +234,15 @@ def _on_rows(a: xr.DataArray | np.ndarray | float, rows: dict[str, pd.Index], wh
 def constrain(m: Model, lhs: Sequence[Terms], sign: str, rhs: xr.DataArray | float, name: str,
               mask: xr.DataArray | np.ndarray | None = None, dims: Sequence[str] | None = None) -> None:
     """Add `sum(lhs) sign rhs` under `name`, one row per coordinate of the terms' row dimensions
-    (where `mask` holds and some variable is present)."""
+    where `mask` holds (as in linopy, whose models here do not auto-mask, a row stays a row even
+    where none of its variables is present)."""
     rows = _rows(lhs, dims)
     active = None if mask is None else _on_rows(mask, rows, f"mask of {name}").astype(bool)
     data = _dataset(lhs, rows, None if active is None else active.ravel())
-    right = rhs.astype(float) if isinstance(rhs, xr.DataArray) else float(rhs)
-    # scaling given (all 1, linopy's default) spares linopy building it once more per call
-    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), _on_rows(right, rows, f"right-hand side of {name}")),
-                       scaling=(list(rows), np.ones([len(i) for i in rows.values()])))
+    right = _on_rows(rhs.astype(float) if isinstance(rhs, xr.DataArray) else float(rhs), rows,
+                     f"right-hand side of {name}")
+    # the rows' scaling given (all 1, linopy's default) spares linopy building it once more
+    ones = np.ones([len(i) for i in rows.values()])
+    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), right), scaling=(list(rows), ones))
     row_mask = None if active is None else xr.DataArray(active, coords=rows, dims=list(rows))
     m.add_constraints(Constraint(data, model=m, skip_broadcast=True), name=name, mask=row_mask)
