@@ -10,7 +10,7 @@ from linopy import LinearExpression, Model, Variable
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs, derived
 from gigawatt.plan.pools import CoverGroups, host_eligibility
-from gigawatt.plan.terms import constrain, grouped, previous, term
+from gigawatt.plan.terms import Terms, constrain, grouped, previous, term
 
 
 def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -88,6 +88,13 @@ def served_ef(m: Model) -> LinearExpression:
     )
 
 
+def served_terms(m: Model) -> list[Terms]:
+    """served_ef as terms (for families assembled by plan.terms): the same sums, kept in step."""
+    v = m.variables
+    return [term(v["serve_site"], over=["site", "acc"]), term(v["serve_offer"], over="offer"),
+            term(v["serve_contract"], over="contract")]
+
+
 def define_demand_balance(m: Model, p: PlanInputs) -> None:
     """Served plus unmet compute equals each inference demand, every period it is active."""
     inference = (p.demand_ef > 0) & ~p.is_training
@@ -99,11 +106,8 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
     runs = p.is_training & (p.training_work > 0)
     if not bool(runs.any()):
         return
-    v = m.variables
-    # served_ef summed over the window too: EF/s x quarters
-    work = [term(v["serve_site"], over=["site", "acc", "period"]), term(v["serve_offer"], over=["offer", "period"]),
-            term(v["serve_contract"], over=["contract", "period"])]
-    constrain(m, [*work, term(v["missed"], p.training_work)], ">=", p.training_work, mask=runs,
+    work = [t.summed(["period"]) for t in served_terms(m)]      # EF/s x quarters
+    constrain(m, [*work, term(m.variables["missed"], p.training_work)], ">=", p.training_work, mask=runs,
               name="training_completion")
 
 
