@@ -81,10 +81,12 @@ def stack_inputs(inputs: Sequence[PlanInputs]) -> PlanInputs:
         arrays = [getattr(q, f.name) for q in inputs]
         if all(x is a for x in arrays[1:]):      # futures derived from one base share its arrays
             continue
+        own = a.indexes
         for x in arrays[1:]:
-            if set(x.dims) != set(a.dims) or not all(x.indexes[d].equals(a.indexes[d]) for d in a.indexes):
+            theirs = x.indexes
+            if set(x.dims) != set(a.dims) or not all(theirs[d].equals(own[d]) for d in own):
                 raise PlanError(f"internal: futures differ in the coordinates of {f.name}")
-        values = np.stack([np.asarray(x.transpose(*a.dims).values) for x in arrays])
+        values = np.stack([np.asarray(x.values if x.dims == a.dims else x.transpose(*a.dims).values) for x in arrays])
         if (values == values[0]).all() or (values.dtype.kind == "f" and np.array_equal(values, values[:1].repeat(
                 len(values), 0), equal_nan=True)):
             continue
