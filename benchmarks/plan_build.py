@@ -8,7 +8,7 @@ as the planner first wrote them; tests/test_plan_build_equivalence.py checks bot
 LP). The extensive forms' times include stacking the futures' inputs; the inputs themselves
 (build_inputs) are built once, outside the timing.
 
-    python benchmarks/plan_build.py                        # openai-2025, 10 and 50 futures, 32 quarters
+    python benchmarks/plan_build.py           # openai-2025, 10 and 50 futures, 32 quarters
     python benchmarks/plan_build.py --cases det f10 --repeats 9
 """
 
@@ -51,20 +51,26 @@ def builders(case: str) -> tuple[str, Callable[[], Any], Callable[[], Any]]:
         futures, prob = futures_of(s, n, 0)
         inputs = futures_inputs(s, futures)
         q = decision_quarter(s)
-        return (f"openai-2025, {n} futures",
-                lambda: build_extensive_form(stack_inputs(inputs), prob, q).m,
-                lambda: build_plain_extensive_form(stack_inputs(inputs), prob, q))
+        return (
+            f"openai-2025, {n} futures",
+            lambda: build_extensive_form(stack_inputs(inputs), prob, q).m,
+            lambda: build_plain_extensive_form(stack_inputs(inputs), prob, q),
+        )
     if case.startswith("q"):
         from plan_scale import large_scenario
 
         quarters = int(case[1:])
         p = build_inputs(large_scenario(quarters))
-        return f"plan_scale {quarters} quarters", lambda: build_model(p)[0], lambda: build_plain_model(p)
+        return (
+            f"plan_scale {quarters} quarters",
+            lambda: build_model(p)[0],
+            lambda: build_plain_model(p),
+        )
     raise SystemExit(f"unknown case {case!r}: det, f<futures> (f10) or q<quarters> (q32)")
 
 
 def median_seconds(build: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    model = build()                     # warm-up: first calls pay imports and caches
+    model = build()  # warm-up: first calls pay imports and caches
     times = []
     for _ in range(repeats):
         t = time.perf_counter()
@@ -78,14 +84,20 @@ def main() -> None:
     ap.add_argument("--cases", nargs="+", default=["det", "f10", "f50", "q32"])
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
-    print(f"median of {args.repeats} builds; baseline: the plain linopy-operator formulation, same run")
-    print(f"{'case':<28} {'variables':>10} {'rows':>8} {'gigawatt s':>11} {'plain s':>8} {'speed-up':>9}")
+    print(
+        f"median of {args.repeats} builds; baseline: the plain linopy-operator formulation, same run"
+    )
+    print(
+        f"{'case':<28} {'variables':>10} {'rows':>8} {'gigawatt s':>11} {'plain s':>8} {'speed-up':>9}"
+    )
     for case in args.cases:
         name, fast, plain = builders(case)
         fast_s, m = median_seconds(fast, args.repeats)
         plain_s, _ = median_seconds(plain, args.repeats)
-        print(f"{name:<28} {m.nvars:>10,} {m.ncons:>8,} {fast_s:>11.3f} {plain_s:>8.3f} {plain_s / fast_s:>8.1f}x",
-              flush=True)
+        print(
+            f"{name:<28} {m.nvars:>10,} {m.ncons:>8,} {fast_s:>11.3f} {plain_s:>8.3f} {plain_s / fast_s:>8.1f}x",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -38,14 +38,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from plain_formulation import plain_cost, plain_families, plain_spend  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-Row = tuple[str, float, dict[int, float], bool]     # sign, rhs, terms, in the matrix
+Row = tuple[str, float, dict[int, float], bool]  # sign, rhs, terms, in the matrix
 
 
 # --- comparing rows ---
 
+
 def _keys(a: xr.DataArray) -> tuple[list[str], np.ndarray]:
     dims = sorted(str(d) for d in a.dims)
-    grid = np.meshgrid(*[np.asarray(a.indexes[d]).astype(str) for d in dims], indexing="ij") if dims else []
+    grid = (
+        np.meshgrid(*[np.asarray(a.indexes[d]).astype(str) for d in dims], indexing="ij")
+        if dims
+        else []
+    )
     keys = np.full(tuple(len(a.indexes[d]) for d in dims), "", dtype=object)
     for d, g in zip(dims, grid, strict=True):
         keys = keys + f"{d}=" + g.astype(object) + ";"
@@ -68,8 +73,15 @@ def model_rows(m: Model, name: str) -> dict[str, Row]:
     coeffs = con.coeffs.transpose(*dims, "_term").values
     rhs = con.rhs.broadcast_like(con.labels).transpose(*dims).values
     sign = con.sign.broadcast_like(con.labels).transpose(*dims).values
-    return {keys[i]: (str(sign[i]), float(rhs[i]), _row_map(vars_[i], coeffs[i]), bool((vars_[i] >= 0).any()))
-            for i in zip(*np.nonzero(labels >= 0), strict=True)}
+    return {
+        keys[i]: (
+            str(sign[i]),
+            float(rhs[i]),
+            _row_map(vars_[i], coeffs[i]),
+            bool((vars_[i] >= 0).any()),
+        )
+        for i in zip(*np.nonzero(labels >= 0), strict=True)
+    }
 
 
 def plain_rows(lhs: LinearExpression, sign: str, rhs: Any, mask: Any) -> dict[str, Row]:
@@ -80,13 +92,22 @@ def plain_rows(lhs: LinearExpression, sign: str, rhs: Any, mask: Any) -> dict[st
     coeffs = con.coeffs.transpose(*dims, "_term").values
     rhs_v = con.rhs.transpose(*dims).values
     sign_v = con.sign.broadcast_like(template).transpose(*dims).values
-    keep = ~np.isnan(rhs_v)      # an absent operand (v1 semantics) leaves no row; the model does not auto-mask
+    keep = ~np.isnan(
+        rhs_v
+    )  # an absent operand (v1 semantics) leaves no row; the model does not auto-mask
     assert not lhs.model.auto_mask
     if mask is not None:
         keep &= xr.DataArray(mask).broadcast_like(template).transpose(*dims).values.astype(bool)
-    same = {"==": "="}      # linopy stores an equality as "="
-    return {keys[i]: (same.get(str(sign_v[i]), str(sign_v[i])), float(rhs_v[i]), _row_map(vars_[i], coeffs[i]),
-                      bool((vars_[i] >= 0).any())) for i in zip(*np.nonzero(keep), strict=True)}
+    same = {"==": "="}  # linopy stores an equality as "="
+    return {
+        keys[i]: (
+            same.get(str(sign_v[i]), str(sign_v[i])),
+            float(rhs_v[i]),
+            _row_map(vars_[i], coeffs[i]),
+            bool((vars_[i] >= 0).any()),
+        )
+        for i in zip(*np.nonzero(keep), strict=True)
+    }
 
 
 def expression_rows(e: LinearExpression) -> dict[str, dict[int, float]]:
@@ -101,7 +122,9 @@ def assert_same_rows(name: str, got: dict[str, Row], want: dict[str, Row]) -> No
     for key, (sign, rhs, terms, in_matrix) in want.items():
         g_sign, g_rhs, g_terms, g_in_matrix = got[key]
         assert g_sign == sign and g_rhs == pytest.approx(rhs, rel=1e-12, abs=1e-9), f"{name}[{key}]"
-        assert g_in_matrix == in_matrix, f"{name}[{key}]: a row with only zero coefficients must stay in the matrix"
+        assert g_in_matrix == in_matrix, (
+            f"{name}[{key}]: a row with only zero coefficients must stay in the matrix"
+        )
         assert set(g_terms) == set(terms), f"{name}[{key}]: variables differ"
         for label, c in terms.items():
             assert g_terms[label] == pytest.approx(c, rel=1e-12), f"{name}[{key}] variable {label}"
@@ -116,23 +139,35 @@ def assert_same_expression(name: str, got: LinearExpression, want: LinearExpress
             assert g[key][label] == pytest.approx(c, rel=1e-12), f"{name}[{key}] variable {label}"
 
 
-def check_model(m: Model, ex: Expressions, p: PlanInputs, groups: CoverGroups, cost: LinearExpression) -> None:
+def check_model(
+    m: Model, ex: Expressions, p: PlanInputs, groups: CoverGroups, cost: LinearExpression
+) -> None:
     families = plain_families(m, p, groups)
     checked = 0
     for name, (lhs, sign, rhs, mask) in families.items():
         if name not in m.constraints:
-            assert not plain_rows(lhs, sign, rhs, mask), f"{name}: the plain formulation has rows, the model none"
+            assert not plain_rows(lhs, sign, rhs, mask), (
+                f"{name}: the plain formulation has rows, the model none"
+            )
             continue
         assert_same_rows(name, model_rows(m, name), plain_rows(lhs, sign, rhs, mask))
         checked += 1
     assert checked >= 8
     spend = plain_spend(m, p)
-    for name in ("facility_capex", "it_capex", "energy_cost", "cloud_cost", "contract_cost", "spend"):
+    for name in (
+        "facility_capex",
+        "it_capex",
+        "energy_cost",
+        "cloud_cost",
+        "contract_cost",
+        "spend",
+    ):
         assert_same_expression(name, getattr(ex, name), spend[name])
     assert_same_expression("cost", cost, plain_cost(m, p))
 
 
 # --- cases ---
+
 
 def _deterministic(path: Path) -> None:
     p = build_inputs(load_scenario(path))
@@ -151,7 +186,9 @@ def test_a_budgeted_plan_builds_the_plain_formulations_lp() -> None:
 def test_the_extensive_form_builds_the_plain_formulations_lp() -> None:
     s = load_scenario(ROOT / "examples" / "openai-2025.yaml")
     futures, prob = futures_of(s, 3, 0)
-    sm = build_extensive_form(stack_inputs(futures_inputs(s, futures)), prob, decision_quarter(s), risk_weight=0.5)
+    sm = build_extensive_form(
+        stack_inputs(futures_inputs(s, futures)), prob, decision_quarter(s), risk_weight=0.5
+    )
     assert "scenario" in sm.m.variables["alive"].dims
     check_model(sm.m, sm.ex, sm.p, sm.ex.groups, sm.cost)
     prob_da = xr.DataArray(prob, coords=[sm.p.futures])
@@ -163,7 +200,7 @@ def test_a_provider_owning_every_site_builds_the_plain_formulations_lp() -> None
 
     p = build_inputs(large_scenario(4))
     owners = p.site_provider.to_series().value_counts()
-    assert owners.iloc[0] == len(p.site) > 1         # the case grouping by provider must not blow up
+    assert owners.iloc[0] == len(p.site) > 1  # the case grouping by provider must not blow up
     m, ex = build_model(p)
     check_model(m, ex, p, ex.groups, m.objective.expression)
 
@@ -173,6 +210,12 @@ def test_the_comparison_sees_a_changed_coefficient() -> None:
     p = build_inputs(load_scenario(ROOT / "examples" / "openai-2025.yaml"))
     m, ex = build_model(p)
     lhs, sign, rhs, mask = plain_families(m, p, ex.groups)["site_capacity"]
-    assert_same_rows("site_capacity", model_rows(m, "site_capacity"), plain_rows(lhs, sign, rhs, mask))
+    assert_same_rows(
+        "site_capacity", model_rows(m, "site_capacity"), plain_rows(lhs, sign, rhs, mask)
+    )
     with pytest.raises(AssertionError, match="site_capacity"):
-        assert_same_rows("site_capacity", model_rows(m, "site_capacity"), plain_rows(lhs * (1 + 1e-9), sign, rhs, mask))
+        assert_same_rows(
+            "site_capacity",
+            model_rows(m, "site_capacity"),
+            plain_rows(lhs * (1 + 1e-9), sign, rhs, mask),
+        )

@@ -31,7 +31,8 @@ def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
                   "==", p.site_existing_mw * first, name="online_balance")
     if len(p.offer):
         # group lots by offer: an incidence product would grow with offers x lots
-        starts = grouped(ex.vintage_terms("cloud_new", stock_step(p.lot_active_matrix)), "lot", p.lot_offer, p.offer)
+        starts = ex.vintage_terms("cloud_new", stock_step(p.lot_active_matrix))
+        starts = grouped(starts, "lot", p.lot_offer, p.offer)
         constrain(m, [term(ex.offer_units), term(previous(ex.offer_units), -1.0), -starts],
                   "==", 0, mask=p.offer_available, name="rented_balance")
 
@@ -46,8 +47,8 @@ def define_site_build_limit(m: Model, p: PlanInputs) -> None:
     """Existing plus all facility MW started never exceeds a site's maximum power."""
     if len(p.site) == 0:
         return
-    constrain(m, [term(m.variables["build_mw"], over="period")], "<=", p.site_max_mw - p.site_existing_mw,
-              name="site_max_power")
+    constrain(m, [term(m.variables["build_mw"], over="period")], "<=",
+              p.site_max_mw - p.site_existing_mw, name="site_max_power")
 
 
 def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -55,7 +56,8 @@ def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.site) == 0:
         return
     holds = p.install_mask.any("acc")     # quarters a site may hold something (not before it ships)
-    constrain(m, [ex.facility_draw, term(ex.online_mw, -1.0)], "<=", 0, mask=holds, name="facility_power")
+    constrain(m, [ex.facility_draw, term(ex.online_mw, -1.0)], "<=", 0, mask=holds,
+              name="facility_power")
     constrain(m, [ex.facility_draw], "<=", p.site_energised_mw, mask=holds, name="grid_power")
 
 
@@ -75,8 +77,8 @@ def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.offer) == 0 or not bool(capped.any()):
         return
     cap = p.offer_cap.where(capped, 0).broadcast_like(p.offer_available)
-    constrain(m, [term(ex.offer_units)], "<=", cap, mask=xr.DataArray(capped).broadcast_like(p.offer_available),
-              name="cloud_availability")
+    constrain(m, [term(ex.offer_units)], "<=", cap,
+              mask=xr.DataArray(capped).broadcast_like(p.offer_available), name="cloud_availability")
 
 
 def served_ef(m: Model) -> LinearExpression:
@@ -107,8 +109,8 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
     if not bool(runs.any()):
         return
     work = [t.summed(["period"]) for t in served_terms(m)]      # EF/s x quarters
-    constrain(m, [*work, term(m.variables["missed"], p.training_work)], ">=", p.training_work, mask=runs,
-              name="training_completion")
+    constrain(m, [*work, term(m.variables["missed"], p.training_work)], ">=", p.training_work,
+              mask=runs, name="training_completion")
 
 
 def _any(m: Model, name: str) -> bool:
@@ -121,11 +123,13 @@ def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
     demand can use has nothing to cover)."""
     per_peak = 1 / p.demand_mfu
     if _any(m, "serve_site"):
-        constrain(m, [term(m.variables["serve_site"], per_peak, over="demand"), term(ex.alive_units, -p.acc_peak_ef)],
+        constrain(m, [term(m.variables["serve_site"], per_peak, over="demand"),
+                      term(ex.alive_units, -p.acc_peak_ef)],
                   "<=", 0, mask=p.install_mask, name="site_capacity")
     if _any(m, "serve_offer"):
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
-        constrain(m, [term(m.variables["serve_offer"], per_peak, over="demand"), term(ex.offer_units, -offer_peak)],
+        constrain(m, [term(m.variables["serve_offer"], per_peak, over="demand"),
+                      term(ex.offer_units, -offer_peak)],
                   "<=", 0, mask=p.offer_available, name="offer_capacity")
     if _any(m, "serve_contract"):
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
@@ -150,7 +154,8 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
         host = m.variables[f"host_{kind}"]
         serve = m.variables[serve_name].labels.sel(demand=runs).rename(demand="run")
         # where a location may not host the run (too small) there is no host term: it serves nothing
-        rows = window if extra else window & (serve >= 0)    # a pool that cannot serve the run needs no row
+        # a pool that cannot serve the run needs no row (a sum over accelerators is never absent)
+        rows = window if extra else window & (serve >= 0)
         constrain(m, [term(serve, over=extra), term(host, -bounds[kind])], "<=", 0, mask=rows,
                   name=f"colocation_{kind}")
         # the whole window at once: a host delivers at most the run's work (keeps the relaxation tight)
@@ -167,13 +172,14 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
         # rows only where the run may be hosted there (and, for rented pools, the pool exists then)
         needs = window & (k > 0)
         host = m.variables["host_site"]
-        constrain(m, [term(ex.alive_units, compat.astype(float), over="acc"), term(host, -k)], ">=", 0,
-                  mask=needs & (host.labels >= 0), name="min_cluster_site")
+        constrain(m, [term(ex.alive_units, compat.astype(float), over="acc"), term(host, -k)],
+                  ">=", 0, mask=needs & (host.labels >= 0), name="min_cluster_site")
         for kind, units in (("offer", ex.offer_units), ("contract", ex.contract_units)):
             if len(getattr(p, kind)):
                 host = m.variables[f"host_{kind}"]
-                constrain(m, [term(units), term(host, -k)], ">=", 0,
-                          mask=needs & (host.labels >= 0) & (units.labels >= 0), name=f"min_cluster_{kind}")
+                present = (host.labels >= 0) & (units.labels >= 0)
+                constrain(m, [term(units), term(host, -k)], ">=", 0, mask=needs & present,
+                          name=f"min_cluster_{kind}")
 
 
 @derived
@@ -235,7 +241,8 @@ def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: Cover
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
         held: tuple[tuple[str, Variable, xr.DataArray, list[str]], ...] = (
-            ("site", ex.alive_units, p.acc_peak_ef, ["acc"]), ("offer", ex.offer_units, offer_peak, []),
+            ("site", ex.alive_units, p.acc_peak_ef, ["acc"]),
+            ("offer", ex.offer_units, offer_peak, []),
             ("contract", ex.contract_units, contract_peak, []))
         for kind, units, unit_peak, extra in held:
             if len(getattr(p, kind)):
@@ -250,7 +257,7 @@ def define_concentration_limits(m: Model, p: PlanInputs) -> None:
     if share >= 1:
         return
     served = m.variables["served_peak"]
-    total = term(served.labels.rename(provider="of"), -share, over="of")   # every provider's, in each row
+    total = term(served.labels.rename(provider="of"), -share, over="of")   # all providers', each row
     constrain(m, [term(served), total, term(m.variables["concentration_over"], -1.0)], "<=", 0,
               name="concentration")
 
@@ -278,4 +285,5 @@ def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     years = p.budget.indexes["year"]
     spend = [grouped(t, "period", year_of, years) for t in ex.spend_terms.values()]
     rhs = p.budget.where(limited, 0)
-    constrain(m, [*spend, term(m.variables["budget_over"], -1.0)], "<=", rhs, mask=limited, name="budget")
+    constrain(m, [*spend, term(m.variables["budget_over"], -1.0)], "<=", rhs, mask=limited,
+              name="budget")

@@ -28,9 +28,6 @@ class Expressions:
         count in each period."""
         return term(self.m.variables[name].labels.rename(period="vintage"), matrix, over="vintage")
 
-    def vintage_sum(self, name: str, matrix: xr.DataArray) -> LinearExpression:
-        return linear(self.m, self.vintage_terms(name, matrix))
-
     @property
     def alive_units(self) -> Variable:
         """Accelerators installed and not yet retired, per site x acc x period."""
@@ -57,15 +54,6 @@ class Expressions:
         p = self.p
         return term(self.alive_units, p.acc_kw_all_in_per_pue * p.site_pue / 1000.0, over="acc")
 
-    @cached_property
-    def facility_draw_mw(self) -> LinearExpression:
-        return linear(self.m, self.facility_draw)
-
-    @cached_property
-    def cloud_active_units(self) -> LinearExpression:
-        """Rented accelerators active per lot and period (a term keeps them for its length)."""
-        return self.vintage_sum("cloud_new", self.p.lot_active_matrix)
-
     # --- spending, undiscounted USD per period: the objective's and the budget's terms ---
 
     @cached_property
@@ -77,8 +65,8 @@ class Expressions:
             "facility_capex": term(v["build_mw"], p.site_capex_per_mw, over="site"),
             "it_capex": term(v["install"], p.acc_price, over=["site", "acc"]),
             "energy_cost": self.facility_draw.times(HOURS_PER_QUARTER * p.site_elec).summed(["site"]),
-            "cloud_cost": self.vintage_terms("cloud_new", p.lot_active_matrix * p.lot_price_hour * HOURS_PER_QUARTER)
-                              .summed(["lot"]),
+            "cloud_cost": self.vintage_terms("cloud_new", p.lot_active_matrix * p.lot_price_hour
+                                             * HOURS_PER_QUARTER).summed(["lot"]),
             # payments for contracted capacity taken (all of it under take-or-pay)
             "contract_cost": term(v["contract_take"], per_unit, over="contract"),
         }

@@ -126,8 +126,10 @@ class PlanInputs:
     notes: list[str] = field(default_factory=list)
     # sampled futures of a stochastic plan: recourse variables carry this dimension (None: one future)
     futures: pd.Index | None = None
-    # arrays derived from the fields above, each computed once (see `derived`); replace() starts afresh
-    derived_arrays: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # arrays derived from the fields above, each computed once (see `derived`); replace() starts
+    # afresh
+    derived_arrays: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                           compare=False)
 
     @property
     def site_units_per_mw(self) -> xr.DataArray:

@@ -20,10 +20,11 @@ SECURITY_PENALTY_SHARE = 0.5   # a missing peak EF/s of N-1 cover costs half of 
 
 def residual_value(m: Model, p: PlanInputs) -> list[Terms]:
     """Undepreciated value of facilities and accelerators at the horizon's end (straight line)."""
-    facility = term(m.variables["build_mw"].labels.rename(period="vintage"), p.site_capex_per_mw * p.facility_residual)
+    facility = term(m.variables["build_mw"].labels.rename(period="vintage"),
+                    p.site_capex_per_mw * p.facility_residual)
     hardware = term(m.variables["install"].labels.rename(period="vintage"),
                     p.acc_price.rename(period="vintage") * p.acc_residual)
-    return [facility.per_future().times(p.discount_end), hardware.per_future().times(p.discount_end)]
+    return [t.per_future().times(p.discount_end) for t in (facility, hardware)]
 
 
 def money_terms(m: Model, p: PlanInputs, ex: Expressions) -> list[Terms]:
@@ -51,7 +52,8 @@ def penalty_parts(m: Model, p: PlanInputs) -> dict[str, Terms]:
     v = m.variables
     parts = {
         "unmet_inference": term(v["unmet"], p.demand_penalty * df).per_future(),
-        "missed_training": term(v["missed"], p.training_miss_penalty * p.training_end_discount).per_future(),
+        "missed_training": term(v["missed"], p.training_miss_penalty * p.training_end_discount)
+                           .per_future(),
     }
     if bool(np.isfinite(p.budget).any()):
         parts["budget_overrun"] = term(v["budget_over"], BUDGET_OVERRUN_PENALTY).per_future()

@@ -86,7 +86,8 @@ def stack_inputs(inputs: Sequence[PlanInputs]) -> PlanInputs:
             theirs = x.indexes
             if set(x.dims) != set(a.dims) or not all(theirs[d].equals(own[d]) for d in own):
                 raise PlanError(f"internal: futures differ in the coordinates of {f.name}")
-        values = np.stack([np.asarray(x.values if x.dims == a.dims else x.transpose(*a.dims).values) for x in arrays])
+        values = np.stack([np.asarray(x.values if x.dims == a.dims else x.transpose(*a.dims).values)
+                           for x in arrays])
         if (values == values[0]).all() or (values.dtype.kind == "f" and np.array_equal(values, values[:1].repeat(
                 len(values), 0), equal_nan=True)):
             continue
@@ -112,7 +113,8 @@ def build_extensive_form(p: PlanInputs, probability: np.ndarray, decision_q: int
             cloud = m.variables["cloud_new"].labels.sel(period=first)
             shared = m.add_variables(lower=0, coords=[p.lot, first], mask=(cloud >= 0).any("scenario"),
                                      name="cloud_new_first")
-            constrain(m, [term(cloud), term(shared, -1.0)], "==", 0, mask=cloud >= 0, name="non_anticipative_cloud")
+            constrain(m, [term(cloud), term(shared, -1.0)], "==", 0, mask=cloud >= 0,
+                      name="non_anticipative_cloud")
     money = money_npv(m, p, ex)
     costs = cost_terms(m, p, ex)
     cost = linear(m, *costs)

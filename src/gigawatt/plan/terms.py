@@ -74,26 +74,38 @@ class Terms:
         dims, coords = _union(self.dims, self.coords, factor)
         sizes: dict[Hashable, int] = {d: len(coords[d]) for d in dims}
         vars_ = _spread_values(self.vars, self.dims, dims, sizes)
-        coeffs = _spread_values(self.coeffs, self.dims, dims, sizes) * _spread(factor.astype(float), dims, sizes)
+        coeffs = _spread_values(self.coeffs, self.dims, dims, sizes) * _spread(
+            factor.astype(float), dims, sizes
+        )
         return Terms(vars_, coeffs, dims, coords, self.over)
 
     def summed(self, dims: Sequence[str]) -> Terms:
         """The terms summed over `dims` too (those they have)."""
-        return replace(self, over=(*self.over, *(d for d in dims if d in self.dims and d not in self.over)))
+        return replace(
+            self, over=(*self.over, *(d for d in dims if d in self.dims and d not in self.over))
+        )
 
     def per_future(self) -> Terms:
-        """Summed over every dimension but the sampled futures' (all of them in a one-future plan)."""
+        """Summed over every dimension but the sampled futures' (all of them in a one-future
+        plan)."""
         return self.summed([d for d in self.row_dims if d != "scenario"])
 
 
-def term(var: Variable | xr.DataArray, coeff: xr.DataArray | float = 1.0,
-         over: str | Sequence[str] = ()) -> Terms:
+def term(
+    var: Variable | xr.DataArray, coeff: xr.DataArray | float = 1.0, over: str | Sequence[str] = ()
+) -> Terms:
     """coeff x var summed over `over`; a coefficient with dimensions the variable lacks repeats it
     along them. Shared coordinates must match exactly (as linopy's v1 semantics ask)."""
     labels = var.labels if isinstance(var, Variable) else var
     own = tuple(str(d) for d in labels.dims)
     coords = {d: labels.indexes[d] for d in own if d in labels.indexes}
-    plain = Terms(labels.values, np.ones(labels.shape), own, coords, (over,) if isinstance(over, str) else tuple(over))
+    plain = Terms(
+        labels.values,
+        np.ones(labels.shape),
+        own,
+        coords,
+        (over,) if isinstance(over, str) else tuple(over),
+    )
     if isinstance(coeff, xr.DataArray):
         return plain.times(coeff)
     return replace(plain, coeffs=np.full(labels.shape, float(coeff)))
@@ -111,8 +123,9 @@ def previous(var: Variable) -> xr.DataArray:
     return var.labels.shift(period=1, fill_value=-1)
 
 
-def _union(dims: tuple[str, ...], coords: dict[str, pd.Index], x: xr.DataArray
-           ) -> tuple[tuple[str, ...], dict[str, pd.Index]]:
+def _union(
+    dims: tuple[str, ...], coords: dict[str, pd.Index], x: xr.DataArray
+) -> tuple[tuple[str, ...], dict[str, pd.Index]]:
     """`dims` then x's others, with their coordinates (checked equal where both have one)."""
     out = dict(coords)
     for d in x.dims:
@@ -125,11 +138,17 @@ def _union(dims: tuple[str, ...], coords: dict[str, pd.Index], x: xr.DataArray
     return (*dims, *(str(d) for d in x.dims if d not in dims)), out
 
 
-def _spread_values(values: np.ndarray, own: Sequence[Hashable], dims: Sequence[Hashable],
-                   sizes: Mapping[Hashable, int]) -> np.ndarray:
+def _spread_values(
+    values: np.ndarray,
+    own: Sequence[Hashable],
+    dims: Sequence[Hashable],
+    sizes: Mapping[Hashable, int],
+) -> np.ndarray:
     """values over `own` dimensions laid out over `dims` (a superset, `own` in the same order),
     repeated along those they lack."""
-    return np.broadcast_to(values.reshape([sizes[d] if d in own else 1 for d in dims]), [sizes[d] for d in dims])
+    return np.broadcast_to(
+        values.reshape([sizes[d] if d in own else 1 for d in dims]), [sizes[d] for d in dims]
+    )
 
 
 def _spread(x: xr.DataArray, dims: Sequence[Hashable], sizes: Mapping[Hashable, int]) -> np.ndarray:
@@ -157,12 +176,19 @@ def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.In
 def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, variable, coefficient) of each present entry of `t`, rows numbered in `rows`' order."""
     group_of = {g.name: g for g in t.grouped}
-    source = [group_of[d].dim if d in group_of else d for d in rows]   # a term lacking a row dim repeats
-    sizes: dict[Hashable, int] = {**{d: len(rows[d]) for d in rows}, **dict(zip(t.dims, t.vars.shape, strict=True))}
+    source = [
+        group_of[d].dim if d in group_of else d for d in rows
+    ]  # a term lacking a row dim repeats
+    sizes: dict[Hashable, int] = {
+        **{d: len(rows[d]) for d in rows},
+        **dict(zip(t.dims, t.vars.shape, strict=True)),
+    }
     dims = [*source, *t.over]
     order = [t.dims.index(d) for d in dims if d in t.dims]
     vars_ = _spread_values(t.vars.transpose(order), [d for d in dims if d in t.dims], dims, sizes)
-    coeffs = _spread_values(t.coeffs.transpose(order), [d for d in dims if d in t.dims], dims, sizes)
+    coeffs = _spread_values(
+        t.coeffs.transpose(order), [d for d in dims if d in t.dims], dims, sizes
+    )
     shape = [sizes[d] for d in source]
     width = int(np.prod([sizes[d] for d in t.over], dtype=np.int64))
     if vars_.size == 0:
@@ -181,8 +207,9 @@ def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarra
     return row[inside], flat[at, k][inside], coeffs.reshape(-1, width)[at, k][inside]
 
 
-def _dataset(parts: Sequence[Terms], rows: dict[str, pd.Index],
-             active: np.ndarray | None = None) -> xr.Dataset:
+def _dataset(
+    parts: Sequence[Terms], rows: dict[str, pd.Index], active: np.ndarray | None = None
+) -> xr.Dataset:
     """The terms gathered into [*rows, term] arrays, each row's terms first, the term axis cut to
     the longest row. Terms of rows not `active` (flat, if given) are dropped: a masked row's
     terms would only widen the term axis. So are zero coefficients, but a row whose variables
@@ -212,16 +239,21 @@ def _dataset(parts: Sequence[Terms], rows: dict[str, pd.Index],
     coeffs[row, slot] = coeff
     shape = [*(len(i) for i in rows.values()), width]
     row_dims = (*rows, TERM_DIM)
-    return xr.Dataset({"vars": (row_dims, vars_.reshape(shape)), "coeffs": (row_dims, coeffs.reshape(shape))},
-                      coords=rows)
+    return xr.Dataset(
+        {"vars": (row_dims, vars_.reshape(shape)), "coeffs": (row_dims, coeffs.reshape(shape))},
+        coords=rows,
+    )
 
 
 def linear(m: Model, *parts: Terms, dims: Sequence[str] | None = None) -> LinearExpression:
-    """The sum of all `parts` as one linopy expression (rows over `dims`, if given, in that order)."""
+    """The sum of all `parts` as one linopy expression (rows over `dims`, if given, in that
+    order)."""
     return LinearExpression(_dataset(parts, _rows(parts, dims)), m)
 
 
-def _on_rows(a: xr.DataArray | np.ndarray | float, rows: dict[str, pd.Index], what: str) -> np.ndarray:
+def _on_rows(
+    a: xr.DataArray | np.ndarray | float, rows: dict[str, pd.Index], what: str
+) -> np.ndarray:
     """A constant (right-hand side, mask) laid out over the rows, its coordinates checked."""
     x = a if isinstance(a, xr.DataArray) else xr.DataArray(a)
     for d in x.dims:
@@ -231,18 +263,30 @@ def _on_rows(a: xr.DataArray | np.ndarray | float, rows: dict[str, pd.Index], wh
     return _spread(x, list(rows), {d: len(i) for d, i in rows.items()})
 
 
-def constrain(m: Model, lhs: Sequence[Terms], sign: str, rhs: xr.DataArray | float, name: str,
-              mask: xr.DataArray | np.ndarray | None = None, dims: Sequence[str] | None = None) -> None:
+def constrain(
+    m: Model,
+    lhs: Sequence[Terms],
+    sign: str,
+    rhs: xr.DataArray | float,
+    name: str,
+    mask: xr.DataArray | np.ndarray | None = None,
+    dims: Sequence[str] | None = None,
+) -> None:
     """Add `sum(lhs) sign rhs` under `name`, one row per coordinate of the terms' row dimensions
     where `mask` holds (as in linopy, whose models here do not auto-mask, a row stays a row even
     where none of its variables is present)."""
     rows = _rows(lhs, dims)
     active = None if mask is None else _on_rows(mask, rows, f"mask of {name}").astype(bool)
     data = _dataset(lhs, rows, None if active is None else active.ravel())
-    right = _on_rows(rhs.astype(float) if isinstance(rhs, xr.DataArray) else float(rhs), rows,
-                     f"right-hand side of {name}")
+    right = _on_rows(
+        rhs.astype(float) if isinstance(rhs, xr.DataArray) else float(rhs),
+        rows,
+        f"right-hand side of {name}",
+    )
     # the rows' scaling given (all 1, linopy's default) spares linopy building it once more
     ones = np.ones([len(i) for i in rows.values()])
-    data = data.assign(sign=maybe_replace_sign(sign), rhs=(list(rows), right), scaling=(list(rows), ones))
+    data = data.assign(
+        sign=maybe_replace_sign(sign), rhs=(list(rows), right), scaling=(list(rows), ones)
+    )
     row_mask = None if active is None else xr.DataArray(active, coords=rows, dims=list(rows))
     m.add_constraints(Constraint(data, model=m, skip_broadcast=True), name=name, mask=row_mask)
