@@ -174,7 +174,9 @@ def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.In
 
 
 def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, variable, coefficient) of each present entry of `t`, rows numbered in `rows`' order."""
+    """(row, variable, coefficient) of each present entry of `t` with a nonzero coefficient, rows
+    numbered in `rows`' order; and, for a row whose present entries all carry zero, the first of
+    them (see _dataset)."""
     group_of = {g.name: g for g in t.grouped}
     source = [
         group_of[d].dim if d in group_of else d for d in rows
@@ -194,7 +196,13 @@ def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarra
     if vars_.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=vars_.dtype), np.zeros(0)
     flat = vars_.reshape(-1, width)
-    at, k = np.nonzero(flat >= 0)
+    weights = coeffs.reshape(-1, width)
+    present = flat >= 0
+    nonzero = present & (weights != 0)
+    only_zeros = np.nonzero(present.any(axis=1) & ~nonzero.any(axis=1))[0]
+    at, k = np.nonzero(nonzero)
+    at = np.concatenate([at, only_zeros])
+    k = np.concatenate([k, present[only_zeros].argmax(axis=1)])
     positions = list(np.unravel_index(at, shape)) if shape else []
     row = np.zeros(len(at), dtype=np.int64)
     inside = np.ones(len(at), dtype=bool)
@@ -204,7 +212,7 @@ def _entries(t: Terms, rows: dict[str, pd.Index]) -> tuple[np.ndarray, np.ndarra
             pos = group_of[d].codes[pos]
             inside &= pos >= 0
         row = row * len(rows[d]) + pos
-    return row[inside], flat[at, k][inside], coeffs.reshape(-1, width)[at, k][inside]
+    return row[inside], flat[at, k][inside], weights[at, k][inside]
 
 
 def _dataset(
