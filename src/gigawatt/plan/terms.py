@@ -157,8 +157,8 @@ def _spread(x: xr.DataArray, dims: Sequence[Hashable], sizes: Mapping[Hashable, 
     return _spread_values(x.transpose(*own).values, own, dims, sizes)
 
 
-def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.Index]:
-    """Row coordinates of the sum of `parts` (in `dims`' order, else in order of appearance)."""
+def _rows(parts: Sequence[Terms]) -> dict[str, pd.Index]:
+    """Row coordinates of the sum of `parts`, dimensions in order of appearance."""
     rows: dict[str, pd.Index] = {}
     for t in parts:
         for d in t.row_dims:
@@ -166,10 +166,6 @@ def _rows(parts: Sequence[Terms], dims: Sequence[str] | None) -> dict[str, pd.In
             if d in rows and not rows[d].equals(index):
                 raise ValueError(f"internal: terms disagree on the {d} coordinate")
             rows.setdefault(d, index)
-    if dims is not None:
-        if set(dims) != set(rows):
-            raise ValueError(f"internal: rows over {list(rows)}, asked for {list(dims)}")
-        rows = {d: rows[d] for d in dims}
     return rows
 
 
@@ -231,6 +227,8 @@ def _dataset(
     if active is not None:
         inside = active[row]
         row, var, coeff = row[inside], var[inside], coeff[inside]
+    if not np.isfinite(coeff).all():
+        raise ValueError("internal: a coefficient is not finite (the inputs' checks missed it)")
     keep = coeff != 0
     has_nonzero = np.zeros(n_rows, dtype=bool)
     has_nonzero[row[keep]] = True
@@ -253,10 +251,9 @@ def _dataset(
     )
 
 
-def linear(m: Model, *parts: Terms, dims: Sequence[str] | None = None) -> LinearExpression:
-    """The sum of all `parts` as one linopy expression (rows over `dims`, if given, in that
-    order)."""
-    return LinearExpression(_dataset(parts, _rows(parts, dims)), m)
+def linear(m: Model, *parts: Terms) -> LinearExpression:
+    """The sum of all `parts` as one linopy expression."""
+    return LinearExpression(_dataset(parts, _rows(parts)), m)
 
 
 def _on_rows(
@@ -278,12 +275,11 @@ def constrain(
     rhs: xr.DataArray | float,
     name: str,
     mask: xr.DataArray | np.ndarray | None = None,
-    dims: Sequence[str] | None = None,
 ) -> None:
     """Add `sum(lhs) sign rhs` under `name`, one row per coordinate of the terms' row dimensions
     where `mask` holds (as in linopy, whose models here do not auto-mask, a row stays a row even
     where none of its variables is present)."""
-    rows = _rows(lhs, dims)
+    rows = _rows(lhs)
     active = None if mask is None else _on_rows(mask, rows, f"mask of {name}").astype(bool)
     data = _dataset(lhs, rows, None if active is None else active.ravel())
     right = _on_rows(
