@@ -90,13 +90,6 @@ def served_ef(m: Model) -> LinearExpression:
     )
 
 
-def served_terms(m: Model) -> list[Terms]:
-    """served_ef as terms (for families assembled by plan.terms): the same sums, kept in step."""
-    v = m.variables
-    return [term(v["serve_site"], over=["site", "acc"]), term(v["serve_offer"], over="offer"),
-            term(v["serve_contract"], over="contract")]
-
-
 def define_demand_balance(m: Model, p: PlanInputs) -> None:
     """Served plus unmet compute equals each inference demand, every period it is active."""
     inference = (p.demand_ef > 0) & ~p.is_training
@@ -111,6 +104,13 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
     work = [t.summed(["period"]) for t in served_terms(m)]      # EF/s x quarters
     constrain(m, [*work, term(m.variables["missed"], p.training_work)], ">=", p.training_work,
               mask=runs, name="training_completion")
+
+
+def served_terms(m: Model) -> list[Terms]:
+    """served_ef as terms (for families assembled by plan.terms): the same sums, kept in step."""
+    v = m.variables
+    return [term(v["serve_site"], over=["site", "acc"]), term(v["serve_offer"], over="offer"),
+            term(v["serve_contract"], over="contract")]
 
 
 def _any(m: Model, name: str) -> bool:
