@@ -7,9 +7,10 @@ import pandas as pd
 import xarray as xr
 from linopy import LinearExpression, Model, Variable
 
-from gigawatt.plan.expressions import Expressions
+from gigawatt.plan.expressions import Expressions, compact
 from gigawatt.plan.inputs import PlanInputs, derived
 from gigawatt.plan.pools import CoverGroups, host_eligibility
+from gigawatt.plan.sharing import carries, serve_carrier, served_demand
 from gigawatt.plan.terms import Terms, constrain, grouped, previous, term
 
 
@@ -91,9 +92,15 @@ def served_ef(m: Model) -> LinearExpression:
 
 
 def define_demand_balance(m: Model, p: PlanInputs) -> None:
-    """Served plus unmet compute equals each inference demand, every period it is active."""
-    inference = (p.demand_ef > 0) & ~p.is_training
-    m.add_constraints(served_ef(m) + m.variables["unmet"] == p.demand_ef, mask=inference, name="demand_balance")
+    """Served plus unmet compute equals each inference demand, every period it is active (for
+    demands sharing serve variables: served plus every member's unmet equals their total)."""
+    demand = served_demand(p)
+    inference = (demand > 0) & ~p.is_training & carries(p)
+    if not bool(inference.any()):
+        return
+    unmet = compact(m.variables["unmet"].groupby(serve_carrier(p)).sum()).rename(carrier="demand")
+    m.add_constraints(served_ef(m) + unmet.reindex(demand=p.demand) == demand, mask=inference,
+                      name="demand_balance")
 
 
 def define_training_completion(m: Model, p: PlanInputs) -> None:

@@ -14,6 +14,7 @@ from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import POOL_KINDS
+from gigawatt.plan.sharing import split_among_members
 
 TOL = 1e-9  # below this a solver value is noise (HiGHS's feasibility tolerance is 1e-7)
 
@@ -94,23 +95,23 @@ def unmet_table(p: PlanInputs, m: Model) -> pd.DataFrame:
     df = _tidy(m.variables["unmet"].solution, "exaflops_short")
     if df.empty:
         return pd.DataFrame(columns=["demand", "period", "exaflops_short", "share_short", "mw_short"])
-    need = p.demand_ef.to_series()
-    df["share_short"] = [row.exaflops_short / need[(row.demand, row.period)] for row in df.itertuples()]
-    df["mw_short"] = [shortfall_mw(p, row.demand, row.exaflops_short) for row in df.itertuples()]
+    short = df["exaflops_short"].to_numpy()
+    need = p.demand_ef.to_series().loc[list(zip(df["demand"], df["period"], strict=True))].to_numpy()
+    df["share_short"] = short / need
+    df["mw_short"] = short * shortfall_mw_per_ef(p).to_series().loc[df["demand"]].to_numpy()
     return df
 
 
-def shortfall_mw(p: PlanInputs, demand: str, effective_ef: float) -> float:
-    """Facility MW the shortfall would take on the most power-efficient suitable accelerator."""
-    if not bool((p.acc_kw_all_in_per_pue > 0).any()):
-        return float("nan")
-    compat = p.compat.sel(demand=demand)
-    kw = p.acc_kw_all_in_per_pue.where(compat & (p.acc_kw_all_in_per_pue > 0))
-    kw_per_ef = (kw / p.acc_peak_ef).min()
-    if not np.isfinite(float(kw_per_ef)):
-        kw_per_ef = (p.acc_kw_all_in_per_pue / p.acc_peak_ef).where(p.acc_kw_all_in_per_pue > 0).min()
-    peak = effective_ef / float(p.demand_mfu.sel(demand=demand))
-    return float(peak * kw_per_ef * p.default_pue / 1000)
+def shortfall_mw_per_ef(p: PlanInputs) -> xr.DataArray:
+    """[demand]: facility MW one effective EF/s of shortfall would take on the most power-efficient
+    suitable accelerator (any accelerator where none suits; NaN where nothing draws power)."""
+    drawing = p.acc_kw_all_in_per_pue > 0
+    if not bool(drawing.any()):
+        return xr.full_like(p.demand_mfu, np.nan)
+    kw_per_peak_ef = (p.acc_kw_all_in_per_pue / p.acc_peak_ef).where(drawing)
+    suitable = kw_per_peak_ef.where(p.compat).min("acc")
+    best = suitable.fillna(float(kw_per_peak_ef.min()))
+    return best / p.demand_mfu * p.default_pue / 1000
 
 
 def constraint_dual(m: Model, name: str) -> xr.DataArray | None:
@@ -182,13 +183,23 @@ def security_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
 
 
 def served_by_demand(p: PlanInputs, m: Model) -> xr.DataArray:
-    """demand x period: effective EF/s served from all pools, from the solution."""
-    served = xr.zeros_like(p.demand_ef)
+    """demand x period: effective EF/s served from all pools, from the solution (an inference
+    demand gets what it asked for less what went unmet: its class may share serve variables)."""
+    carried = xr.zeros_like(p.demand_ef)
     for pool in POOL_KINDS:
         sol = m.variables[f"serve_{pool}"].solution
         if sol.size:
-            served = served + sol.fillna(0.0).sum([d for d in sol.dims if d not in ("demand", "period")])
-    return served
+            carried = carried + sol.fillna(0.0).sum([d for d in sol.dims if d not in ("demand", "period")])
+    unmet = m.variables["unmet"].solution.fillna(0.0)
+    return xr.where(p.is_training, carried, (p.demand_ef - unmet).clip(min=0.0)).transpose(*carried.dims)
+
+
+def served_from_pools(p: PlanInputs, m: Model) -> dict[str, xr.DataArray]:
+    """Per pool kind, demand x pool x period: what each pool served each demand, a shared class's
+    service split among its members by what each got."""
+    own = served_by_demand(p, m)
+    return {pool: split_among_members(m.variables[f"serve_{pool}"].solution, own, p) for pool in POOL_KINDS
+            if m.variables[f"serve_{pool}"].size}
 
 
 def training_table(p: PlanInputs, m: Model) -> pd.DataFrame:
@@ -216,8 +227,8 @@ def decision_tables(p: PlanInputs, m: Model) -> dict[str, pd.DataFrame]:
         purchases["usd"] = [r.units * price[(r.acc, r.period)] for r in purchases.itertuples()]
     rentals = _tidy(m.variables["cloud_new"].solution, "units_started") if len(p.lot) else pd.DataFrame()
     serve = []
-    for pool in POOL_KINDS:
-        df = _tidy(m.variables[f"serve_{pool}"].solution, "exaflops")
+    for pool, served in served_from_pools(p, m).items():
+        df = _tidy(served, "exaflops")
         if not df.empty:
             df["pool"] = df[pool] + (("/" + df["acc"]) if "acc" in df else "")
             serve.append(df[["demand", "pool", "period", "exaflops"]])

@@ -9,6 +9,7 @@ from linopy import Model
 from gigawatt.plan.constraints import uncompletable_runs
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups, host_eligibility
+from gigawatt.plan.sharing import carries, served_demand
 
 
 def _coords(p: PlanInputs, *indexes: pd.Index) -> list[pd.Index]:
@@ -54,8 +55,9 @@ def define_state_variables(m: Model, p: PlanInputs) -> None:
 
 
 def define_serve_variables(m: Model, p: PlanInputs) -> None:
-    """serve_*: effective EF/s a pool delivers to a demand (owned site x acc, offer, contract)."""
-    active = p.demand_ef > 0
+    """serve_*: effective EF/s a pool delivers to a demand (owned site x acc, offer, contract);
+    inference demands that may use the same pools share their first one's (plan.sharing)."""
+    active = (served_demand(p) > 0) & carries(p)
     # a site serves only in quarters it may hold the accelerator (not before it ships)
     m.add_variables(lower=0, coords=_coords(p, p.demand, p.site, p.acc, p.period),
                     mask=p.serves_site & active & p.install_mask, name="serve_site")
@@ -71,7 +73,8 @@ def define_unmet_variables(m: Model, p: PlanInputs) -> None:
     A training run is delivered whole within its window or not at all: partial, quarter by
     quarter service has no value, so a run is either completed (missed = 0) or missed.
     """
-    m.add_variables(lower=0, coords=_coords(p, p.demand, p.period), mask=(p.demand_ef > 0) & ~p.is_training, name="unmet")
+    m.add_variables(lower=0, upper=p.demand_ef, coords=_coords(p, p.demand, p.period),
+                    mask=(p.demand_ef > 0) & ~p.is_training, name="unmet")
     m.add_variables(lower=uncompletable_runs(p).astype(float), coords=_coords(p, p.demand),
                     mask=p.is_training & (p.training_work > 0), binary=True, name="missed")
 

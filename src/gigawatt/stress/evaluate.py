@@ -32,11 +32,12 @@ from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
 from gigawatt.plan import build as plan_build
 from gigawatt.plan.build import build_model
 from gigawatt.plan.constraints import host_serve_bounds, stock_step
-from gigawatt.plan.extract import shortfall_mw
+from gigawatt.plan.extract import shortfall_mw_per_ef
 from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import peak_penalty
 from gigawatt.plan.pools import CoverGroups, cover_groups
 from gigawatt.plan.result import Plan
+from gigawatt.plan.sharing import served_demand
 from gigawatt.plan.solve import quiet_stdout
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
@@ -99,8 +100,9 @@ class _Need:
 
 
 RHS: dict[str, Callable[[PlanInputs], xr.DataArray]] = {
-    # constraints.define_demand_balance: served + unmet == demand (inference)
-    "demand_balance": lambda p: p.demand_ef,
+    # constraints.define_demand_balance: served + unmet == demand (inference; a class sharing
+    # serve variables balances on its carrier against the members' total)
+    "demand_balance": served_demand,
     # constraints.define_training_completion: work + W x missed >= W
     "training_completion": lambda p: p.training_work,
     # constraints.define_power_limits: draw <= energised grid power
@@ -230,6 +232,8 @@ COEFFICIENTS: list[tuple[str, str, str | None, Callable[[PlanInputs], xr.DataArr
 # variables.define_contract_variables: take-or-pay pins the take at full capacity
 COLUMN_BOUNDS: dict[str, tuple[Callable[[PlanInputs], xr.DataArray], Callable[[PlanInputs], xr.DataArray]]] = {
     "contract_take": (lambda p: p.contract_units * p.contract_min_take, lambda p: p.contract_units),
+    # variables.define_unmet_variables: no more unmet than the demand itself
+    "unmet": (lambda p: xr.zeros_like(p.demand_ef), lambda p: p.demand_ef),
 }
 
 
@@ -417,8 +421,7 @@ class InPlaceEvaluator:
         penalty = [self.var_labels[n].values.ravel() for n in PENALTY_FAMILIES if n in self.var_labels]
         flat = np.concatenate(penalty) if penalty else np.zeros(0, dtype=np.int64)
         self.penalty_cols = self.col_of[flat[flat >= 0]]
-        # MW a shortfall of one effective EF/s takes (extract.shortfall_mw is linear in EF/s)
-        self.mw_per_ef = np.array([shortfall_mw(self.base, str(d), 1.0) for d in self.base.demand])
+        self.mw_per_ef = shortfall_mw_per_ef(self.base).values   # MW one EF/s of shortfall takes
         self.limit_rows = {}
         for name in LIMIT_FAMILIES:
             if name in m.constraints:

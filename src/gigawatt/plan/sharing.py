@@ -1,0 +1,77 @@
+"""Inference demands that may use exactly the same pools share one set of serve variables.
+
+Eight regional inference demands with the same accelerators, regions and MFU can each draw on
+every pool the others can. Giving each its own ``serve_site[demand, site, acc, period]``
+multiplies the model's largest family by eight without changing any optimum: pools, risk
+limits and costs only see what is served in total, at one MFU. So the first demand of each
+such class carries the class's serve variables, the class balances served plus every member's
+unmet compute (each at its own penalty, at most its own demand) against the members' total,
+and the results split what the class was served among its members by what each one got.
+Training runs are never shared: each has its own window, work and co-location.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from gigawatt.plan.inputs import PlanInputs
+
+_LAST: list[tuple[PlanInputs, xr.DataArray]] = []   # the build and the results ask many times
+
+
+def serve_carrier(p: PlanInputs) -> xr.DataArray:
+    """[demand]: the demand whose serve variables carry this demand's service (itself, unless an
+    earlier inference demand may use exactly the same pools at the same MFU)."""
+    if _LAST and _LAST[0][0] is p:
+        return _LAST[0][1]
+    masks = [mask.transpose("demand", ...).values.reshape(len(p.demand), -1) for mask in (p.serves_site, p.serves_offer, p.serves_contract)]
+    # utilisation x availability: 0.4375 x 0.8 and 0.35 differ in the last bit only
+    mfu = np.round(p.demand_mfu.transpose("demand", ...).values.reshape(len(p.demand), -1), 12)
+    training = p.is_training.values
+    first_of: dict[bytes, str] = {}
+    carrier = []
+    for i, demand in enumerate(p.demand):
+        if training[i]:
+            carrier.append(demand)
+            continue
+        key = b"".join(np.ascontiguousarray(a[i]).tobytes() for a in (*masks, mfu))
+        carrier.append(first_of.setdefault(key, demand))
+    found = xr.DataArray(np.array(carrier, dtype=object), coords=[p.demand], name="carrier")
+    _LAST[:] = [(p, found)]
+    return found
+
+
+def carries(p: PlanInputs) -> xr.DataArray:
+    """[demand]: the demand carries serve variables (for itself and any class mates)."""
+    carrier = serve_carrier(p)
+    return carrier == carrier["demand"]
+
+
+def class_total(values: xr.DataArray, p: PlanInputs) -> xr.DataArray:
+    """[demand, ...]: each class's total of a per-demand quantity, on its carrier (0 elsewhere)."""
+    total = values.groupby(serve_carrier(p)).sum().rename(carrier="demand")
+    return total.reindex(demand=p.demand, fill_value=0).transpose(*values.dims)
+
+
+def served_demand(p: PlanInputs) -> xr.DataArray:
+    """[demand, period]: the compute a carrier's serve variables stand for (its class's demand)."""
+    return class_total(p.demand_ef, p)
+
+
+def class_size(p: PlanInputs) -> xr.DataArray:
+    """[demand]: how many demands share this demand's serve variables (itself included)."""
+    carrier = serve_carrier(p)
+    members = class_total(xr.ones_like(carrier, dtype=float), p)
+    return members.sel(demand=carrier.values).assign_coords(demand=p.demand)
+
+
+def split_among_members(carried: xr.DataArray, own: xr.DataArray, p: PlanInputs) -> xr.DataArray:
+    """[demand, ...]: each demand's part of `carried` (an amount on carriers' serve variables,
+    e.g. what one pool served a class), in proportion to what each member itself got (`own`,
+    demand x period); a demand that shares with no one keeps its carrier's amount."""
+    carrier = serve_carrier(p).values
+    on_carrier = carried.sel(demand=carrier).assign_coords(demand=p.demand)
+    total = class_total(own, p).sel(demand=carrier).assign_coords(demand=p.demand)
+    share = (own / total).where(total > 0, 0.0)
+    return on_carrier * xr.where(class_size(p) > 1, share, 1.0)

@@ -1,0 +1,124 @@
+"""Inference demands that may use the same pools share one set of serve variables (plan.sharing).
+
+Hand case: two inference demands of 1 and 2 EF/s, both on H100 at 50% MFU ("a" at 50%
+utilisation, "b" at 62.5% utilisation and 80% availability), over two quarters at 10% a year.
+One cloud offer sells H100 at $2/h. With no cap both are served in full, from the offer; with
+a cap of 0.5 EF/s of service, all of it goes to "a" (its unmet compute costs more: the default
+penalty scales with 1/utilisation) and "b" is short by its whole demand, never more.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from plan_helpers import inference, offer, scenario
+
+from gigawatt.catalog import load_catalog
+from gigawatt.periods import HOURS_PER_QUARTER as H
+from gigawatt.plan import plan
+from gigawatt.plan.build import build_model
+from gigawatt.plan.inputs import build_inputs
+from gigawatt.plan.sharing import serve_carrier
+
+H100 = "nvidia_h100_sxm"
+H100_EF = 989e-6
+RATE = 0.10
+DF = [(1 + RATE) ** -(k / 4) for k in range(2)]
+
+
+def two_demands(cap_ef: float | None = None, **extra):
+    cap = None if cap_ef is None else cap_ef / 0.5 / H100_EF
+    b = {**inference("b", ef=2.0, util=0.625, allowed=[H100]), "availability": 0.8}
+    return scenario(horizon={"start": "2026Q1", "end": "2026Q2"}, money={"discount_rate": RATE},
+                    cloud_offers=[offer("o", 2.0, cap=cap)],
+                    demand={"inference": [inference("a", ef=1.0, util=0.5, allowed=[H100]), b, *extra.get("more", [])]})
+
+
+def test_demands_with_the_same_pools_and_mfu_share_one_carrier_and_others_do_not():
+    s = two_demands(more=[{**inference("eu", ef=1.0), "regions": ["eu"]}, inference("slow", ef=1.0, util=0.4, allowed=[H100]),
+                          inference("c", ef=3.0, util=0.5, allowed=[H100]), inference("any", ef=1.0, util=0.5)])
+    assert serve_carrier(build_inputs(s)).to_series().to_dict() == {
+        "a": "a", "b": "a", "eu": "eu", "slow": "slow", "c": "a",
+        "any": "a"}   # every accelerator allowed, but the only pool sells H100: the same pools
+
+
+def test_a_shared_class_has_serve_variables_on_its_carrier_only():
+    m, _ = build_model(build_inputs(two_demands()))
+    present = m.variables["serve_offer"].labels >= 0
+    assert present.any(["offer", "period"]).to_series().to_dict() == {"a": True, "b": False}
+    assert int((m.constraints["demand_balance"].labels >= 0).sum()) == 2      # one row a quarter
+
+
+def test_members_are_served_in_full_and_reported_apart():
+    p = plan(two_demands())
+    assert p.npv_usd == pytest.approx(3.0 / 0.5 / H100_EF * 2.0 * H * sum(DF), rel=1e-9)
+    serve = p.tables["serve"].groupby("demand")["exaflops"].sum().to_dict()
+    assert serve == {"a": pytest.approx(2.0, rel=1e-9), "b": pytest.approx(4.0, rel=1e-9)}
+    assert p.tables["unmet"].empty
+
+
+def test_a_short_class_leaves_the_cheaper_member_short_by_no_more_than_its_demand():
+    s = two_demands(cap_ef=0.5)
+    penalty = build_inputs(s).demand_penalty.to_series()
+    assert penalty["a"] > penalty["b"]
+    p = plan(s)
+    unmet = p.tables["unmet"].set_index(["demand", "period"])["exaflops_short"].to_dict()
+    assert unmet == {("a", "2026Q1"): pytest.approx(0.5, rel=1e-9), ("a", "2026Q2"): pytest.approx(0.5, rel=1e-9),
+                     ("b", "2026Q1"): pytest.approx(2.0, rel=1e-9), ("b", "2026Q2"): pytest.approx(2.0, rel=1e-9)}
+    # the facility MW each shortfall would take on H100s (IT kW x (1 + fabric) x PUE per accelerator)
+    cat = load_catalog()
+    kw = cat.accelerators[H100].it_kw.value * (1 + cat.defaults["fabric_overhead"].value) * cat.defaults["pue"].value
+    mw = p.tables["unmet"].set_index(["demand", "period"])["mw_short"]
+    assert mw[("b", "2026Q2")] == pytest.approx(2.0 / 0.5 / H100_EF * kw / 1000, rel=1e-9)
+    assert mw[("a", "2026Q1")] == pytest.approx(0.5 / 0.5 / H100_EF * kw / 1000, rel=1e-9)
+    assert p.tables["unmet"]["share_short"].tolist() == pytest.approx([0.5, 0.5, 1.0, 1.0], rel=1e-9)
+    serve = p.tables["serve"]
+    assert serve["demand"].unique().tolist() == ["a"]
+    assert serve["exaflops"].to_numpy() == pytest.approx([0.5, 0.5], rel=1e-9)
+    assert p.npv_usd == pytest.approx(0.5 / 0.5 / H100_EF * 2.0 * H * sum(DF), rel=1e-9)
+    expected = (0.5 * penalty["a"] + 2.0 * penalty["b"]) * sum(DF)
+    assert p.penalties_usd["unmet_inference"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_sharing_changes_no_optimum_against_the_same_model_with_one_carrier_each(monkeypatch):
+    from gigawatt.plan import sharing
+
+    s = two_demands(cap_ef=2.5, more=[inference("c", ef=0.7, util=0.5)])
+    shared = plan(s)
+    def each_its_own(p):
+        return sharing.xr.DataArray(np.asarray(p.demand, dtype=object), coords=[p.demand], name="carrier")
+
+    monkeypatch.setattr(sharing, "serve_carrier", each_its_own)
+    monkeypatch.setattr("gigawatt.plan.constraints.serve_carrier", each_its_own)
+    alone = plan(s)
+    assert alone.metadata["variables"] > shared.metadata["variables"]
+    assert shared.objective_usd == pytest.approx(alone.objective_usd, rel=1e-9)
+    assert shared.tables["unmet"]["exaflops_short"].sum() == pytest.approx(
+        alone.tables["unmet"]["exaflops_short"].sum(), rel=1e-9)
+
+
+def test_stress_in_place_equals_rebuild_when_shared_demands_change_and_go_short():
+    """The live model stress re-solves must follow the class total and each member's unmet bound."""
+    from stress_helpers import STRESS_YAML, stress_scenario
+
+    from gigawatt.plan import plan as make_plan
+    from gigawatt.scenario.sample import draw
+    from gigawatt.stress.evaluate import InPlaceEvaluator, RebuildEvaluator
+    from gigawatt.stress.first_stage import first_stage
+
+    twin = ("    - {id: api-eu, start: 2026Q1, start_exaflops: 6, growth_per_year: 0.8, utilization: 0.4375,"
+            " availability: 0.8}\n")
+    text = STRESS_YAML.replace("      utilization: 0.35\n", "      utilization: 0.35\n" + twin, 1)
+    text = text.replace("    - {demand: all, multiplier", "    - {demand: api-eu, multiplier: {kind: uniform, low: 0.5, "
+                        "high: 2.0}}\n    - {demand: all, multiplier", 1)
+    s = stress_scenario(text)
+    assert serve_carrier(build_inputs(s)).sel(demand="api-eu") == "api"
+    fs = first_stage(s, make_plan(s))
+    ev, rebuild = InPlaceEvaluator(s, fs), RebuildEvaluator(s, fs)
+    drawn = draw(s.uncertainty, s.horizon.start, 4, seed=5)
+    short = {**drawn.sample(0), "demand.all": 1.3, "demand.api-eu": 2.0, "site.texas.construction_delay": 4.0,
+             "chip_deal.gb200-alloc.shortfall": 0.5}
+    small = {**drawn.sample(1), "demand.api-eu": 0.5}
+    for values in [drawn.sample(i) for i in range(4)] + [short, small]:
+        rows = {r[1]: r[3] for r in ev.evaluate(0, values)}
+        assert rows["npv_usd"] == pytest.approx(rebuild.objective(values), rel=1e-7)
