@@ -17,12 +17,12 @@ import xarray as xr
 from linopy import LinearExpression, Model, Variable
 
 from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
-from gigawatt.plan import constraints as c
 from gigawatt.plan import variables as v
-from gigawatt.plan.constraints import host_serve_bounds, served_ef
+from gigawatt.plan.constraints import host_serve_bounds
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.objective import BUDGET_OVERRUN_PENALTY, peak_penalty
 from gigawatt.plan.pools import CoverGroups, cover_groups
+from gigawatt.plan.sharing import carries, serve_carrier, served_demand
 from gigawatt.plan.stochastic import cover_groups_of
 
 
@@ -51,6 +51,15 @@ def _by_provider(
 ) -> LinearExpression:
     grouped = _compact(_compact(expr).groupby(owner.rename("provider")).sum())
     return grouped.reindex(provider=providers.values).fillna(0)
+
+
+def served_ef(m: Model) -> LinearExpression:
+    """Effective EF/s each demand (or class sharing serve variables) gets per period."""
+    return (
+        m.variables["serve_site"].sum(["site", "acc"])
+        + m.variables["serve_offer"].sum("offer")
+        + m.variables["serve_contract"].sum("contract")
+    )
 
 
 def _runs(a: Any, p: PlanInputs) -> Any:
@@ -214,6 +223,11 @@ def plain_families(m: Model, p: PlanInputs, groups: CoverGroups) -> dict[str, Pl
         need = p.scenario.policy.n_minus_1_alpha * groups.need_peak_ef(p)
         u = v["usable_ef"]
         out["n_minus_1"] = (u.sum("provider") - u + v["security_short"], ">=", need, need > 0)
+    demand = served_demand(p)
+    inference = (demand > 0) & ~p.is_training & carries(p)
+    if bool(inference.any()):
+        unmet = _compact(v["unmet"].groupby(serve_carrier(p)).sum()).rename(carrier="demand")
+        out["demand_balance"] = (served_ef(m) + unmet.reindex(demand=p.demand), "==", demand, inference)
     runs = p.is_training & (p.training_work > 0)
     if bool(runs.any()):
         out["training_completion"] = (
@@ -346,11 +360,6 @@ def define_variables(m: Model, p: PlanInputs, groups: CoverGroups) -> None:
 
 
 def add_families(m: Model, p: PlanInputs, groups: CoverGroups) -> None:
-    """The plain families, and the planner's demand balance in its place among them."""
-    families = plain_families(m, p, groups)
-    for name, (lhs, sign, rhs, mask) in families.items():
-        if name == "training_completion":
-            c.define_demand_balance(m, p)
+    """The plain families."""
+    for name, (lhs, sign, rhs, mask) in plain_families(m, p, groups).items():
         m.add_constraints(lhs, sign, rhs, mask=mask, name=name)
-    if "training_completion" not in families:
-        c.define_demand_balance(m, p)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import xarray as xr
-from linopy import LinearExpression, Model, Variable
+from linopy import Model, Variable
 
-from gigawatt.plan.expressions import Expressions, compact
+from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs, derived
 from gigawatt.plan.pools import CoverGroups, host_eligibility
 from gigawatt.plan.sharing import carries, serve_carrier, served_demand
@@ -82,15 +82,6 @@ def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
               mask=xr.DataArray(capped).broadcast_like(p.offer_available), name="cloud_availability")
 
 
-def served_ef(m: Model) -> LinearExpression:
-    """Effective EF/s each demand gets per period, from all pools."""
-    return (
-        m.variables["serve_site"].sum(["site", "acc"])
-        + m.variables["serve_offer"].sum("offer")
-        + m.variables["serve_contract"].sum("contract")
-    )
-
-
 def define_demand_balance(m: Model, p: PlanInputs) -> None:
     """Served plus unmet compute equals each inference demand, every period it is active (for
     demands sharing serve variables: served plus every member's unmet equals their total)."""
@@ -98,9 +89,8 @@ def define_demand_balance(m: Model, p: PlanInputs) -> None:
     inference = (demand > 0) & ~p.is_training & carries(p)
     if not bool(inference.any()):
         return
-    unmet = compact(m.variables["unmet"].groupby(serve_carrier(p)).sum()).rename(carrier="demand")
-    m.add_constraints(served_ef(m) + unmet.reindex(demand=p.demand) == demand, mask=inference,
-                      name="demand_balance")
+    unmet = grouped(term(m.variables["unmet"]), "demand", serve_carrier(p), pd.Index(p.demand, name="demand"))
+    constrain(m, [*served_terms(m), unmet], "==", demand, mask=inference, name="demand_balance")
 
 
 def define_training_completion(m: Model, p: PlanInputs) -> None:
@@ -114,7 +104,7 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
 
 
 def served_terms(m: Model) -> list[Terms]:
-    """served_ef as terms (for families assembled by plan.terms): the same sums, kept in step."""
+    """Effective EF/s each demand (or class sharing serve variables) gets per period, from all pools."""
     v = m.variables
     return [term(v["serve_site"], over=["site", "acc"]), term(v["serve_offer"], over="offer"),
             term(v["serve_contract"], over="contract")]

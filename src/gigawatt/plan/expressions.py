@@ -17,15 +17,6 @@ from gigawatt.plan.pools import CoverGroups
 from gigawatt.plan.terms import Terms, linear, term
 
 
-def compact(expr: LinearExpression) -> LinearExpression:
-    """The expression without its absent terms (masked variables), its term axis cut to the
-    longest row. A sum over a sparse family (serve_site is ~4% present) otherwise carries every
-    absent entry along, and later sums and groupings multiply them."""
-    present = expr.vars >= 0
-    data = expr.data.assign(coeffs=expr.coeffs.where(present, 0.0))
-    return LinearExpression(data, expr.model).densify_terms()
-
-
 class Expressions:
     def __init__(self, m: Model, p: PlanInputs, groups: CoverGroups) -> None:
         self.m = m
