@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from plan_helpers import inference, offer, scenario
 
+from gigawatt.catalog import load_catalog
 from gigawatt.periods import HOURS_PER_QUARTER as H
 from gigawatt.plan import plan
 from gigawatt.plan.build import build_model
@@ -27,17 +28,18 @@ DF = [(1 + RATE) ** -(k / 4) for k in range(2)]
 
 def two_demands(cap_ef: float | None = None, **extra):
     cap = None if cap_ef is None else cap_ef / 0.5 / H100_EF
-    b = {**inference("b", ef=2.0, util=0.625), "availability": 0.8}
+    b = {**inference("b", ef=2.0, util=0.625, allowed=[H100]), "availability": 0.8}
     return scenario(horizon={"start": "2026Q1", "end": "2026Q2"}, money={"discount_rate": RATE},
                     cloud_offers=[offer("o", 2.0, cap=cap)],
-                    demand={"inference": [inference("a", ef=1.0, util=0.5), b, *extra.get("more", [])]})
+                    demand={"inference": [inference("a", ef=1.0, util=0.5, allowed=[H100]), b, *extra.get("more", [])]})
 
 
 def test_demands_with_the_same_pools_and_mfu_share_one_carrier_and_others_do_not():
-    s = two_demands(more=[{**inference("eu", ef=1.0), "regions": ["eu"]}, inference("slow", ef=1.0, util=0.4),
-                          inference("c", ef=3.0, util=0.5)])
+    s = two_demands(more=[{**inference("eu", ef=1.0), "regions": ["eu"]}, inference("slow", ef=1.0, util=0.4, allowed=[H100]),
+                          inference("c", ef=3.0, util=0.5, allowed=[H100]), inference("any", ef=1.0, util=0.5)])
     assert serve_carrier(build_inputs(s)).to_series().to_dict() == {
-        "a": "a", "b": "a", "eu": "eu", "slow": "slow", "c": "a"}
+        "a": "a", "b": "a", "eu": "eu", "slow": "slow", "c": "a",
+        "any": "a"}   # every accelerator allowed, but the only pool sells H100: the same pools
 
 
 def test_a_shared_class_has_serve_variables_on_its_carrier_only():
@@ -63,6 +65,13 @@ def test_a_short_class_leaves_the_cheaper_member_short_by_no_more_than_its_deman
     unmet = p.tables["unmet"].set_index(["demand", "period"])["exaflops_short"].to_dict()
     assert unmet == {("a", "2026Q1"): pytest.approx(0.5, rel=1e-9), ("a", "2026Q2"): pytest.approx(0.5, rel=1e-9),
                      ("b", "2026Q1"): pytest.approx(2.0, rel=1e-9), ("b", "2026Q2"): pytest.approx(2.0, rel=1e-9)}
+    # the facility MW each shortfall would take on H100s (IT kW x (1 + fabric) x PUE per accelerator)
+    cat = load_catalog()
+    kw = cat.accelerators[H100].it_kw.value * (1 + cat.defaults["fabric_overhead"].value) * cat.defaults["pue"].value
+    mw = p.tables["unmet"].set_index(["demand", "period"])["mw_short"]
+    assert mw[("b", "2026Q2")] == pytest.approx(2.0 / 0.5 / H100_EF * kw / 1000, rel=1e-9)
+    assert mw[("a", "2026Q1")] == pytest.approx(0.5 / 0.5 / H100_EF * kw / 1000, rel=1e-9)
+    assert p.tables["unmet"]["share_short"].tolist() == pytest.approx([0.5, 0.5, 1.0, 1.0], rel=1e-9)
     serve = p.tables["serve"]
     assert serve["demand"].unique().tolist() == ["a"]
     assert serve["exaflops"].to_numpy() == pytest.approx([0.5, 0.5], rel=1e-9)

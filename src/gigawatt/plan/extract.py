@@ -95,23 +95,23 @@ def unmet_table(p: PlanInputs, m: Model) -> pd.DataFrame:
     df = _tidy(m.variables["unmet"].solution, "exaflops_short")
     if df.empty:
         return pd.DataFrame(columns=["demand", "period", "exaflops_short", "share_short", "mw_short"])
-    need = p.demand_ef.to_series()
-    df["share_short"] = [row.exaflops_short / need[(row.demand, row.period)] for row in df.itertuples()]
-    df["mw_short"] = [shortfall_mw(p, row.demand, row.exaflops_short) for row in df.itertuples()]
+    short = df["exaflops_short"].to_numpy()
+    need = p.demand_ef.to_series().loc[list(zip(df["demand"], df["period"], strict=True))].to_numpy()
+    df["share_short"] = short / need
+    df["mw_short"] = short * shortfall_mw_per_ef(p).to_series().loc[df["demand"]].to_numpy()
     return df
 
 
-def shortfall_mw(p: PlanInputs, demand: str, effective_ef: float) -> float:
-    """Facility MW the shortfall would take on the most power-efficient suitable accelerator."""
-    if not bool((p.acc_kw_all_in_per_pue > 0).any()):
-        return float("nan")
-    compat = p.compat.sel(demand=demand)
-    kw = p.acc_kw_all_in_per_pue.where(compat & (p.acc_kw_all_in_per_pue > 0))
-    kw_per_ef = (kw / p.acc_peak_ef).min()
-    if not np.isfinite(float(kw_per_ef)):
-        kw_per_ef = (p.acc_kw_all_in_per_pue / p.acc_peak_ef).where(p.acc_kw_all_in_per_pue > 0).min()
-    peak = effective_ef / float(p.demand_mfu.sel(demand=demand))
-    return float(peak * kw_per_ef * p.default_pue / 1000)
+def shortfall_mw_per_ef(p: PlanInputs) -> xr.DataArray:
+    """[demand]: facility MW one effective EF/s of shortfall would take on the most power-efficient
+    suitable accelerator (any accelerator where none suits; NaN where nothing draws power)."""
+    drawing = p.acc_kw_all_in_per_pue > 0
+    if not bool(drawing.any()):
+        return xr.full_like(p.demand_mfu, np.nan)
+    kw_per_peak_ef = (p.acc_kw_all_in_per_pue / p.acc_peak_ef).where(drawing)
+    suitable = kw_per_peak_ef.where(p.compat).min("acc")
+    best = suitable.fillna(float(kw_per_peak_ef.min()))
+    return best / p.demand_mfu * p.default_pue / 1000
 
 
 def constraint_dual(m: Model, name: str) -> xr.DataArray | None:

@@ -32,7 +32,7 @@ from gigawatt.periods import HOURS_PER_QUARTER, parse_quarter
 from gigawatt.plan import build as plan_build
 from gigawatt.plan.build import build_model
 from gigawatt.plan.constraints import host_serve_bounds, stock_step
-from gigawatt.plan.extract import shortfall_mw
+from gigawatt.plan.extract import shortfall_mw_per_ef
 from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import peak_penalty
 from gigawatt.plan.pools import CoverGroups, cover_groups
@@ -421,8 +421,7 @@ class InPlaceEvaluator:
         penalty = [self.var_labels[n].values.ravel() for n in PENALTY_FAMILIES if n in self.var_labels]
         flat = np.concatenate(penalty) if penalty else np.zeros(0, dtype=np.int64)
         self.penalty_cols = self.col_of[flat[flat >= 0]]
-        # MW a shortfall of one effective EF/s takes (extract.shortfall_mw is linear in EF/s)
-        self.mw_per_ef = np.array([shortfall_mw(self.base, str(d), 1.0) for d in self.base.demand])
+        self.mw_per_ef = shortfall_mw_per_ef(self.base).values   # MW one EF/s of shortfall takes
         self.limit_rows = {}
         for name in LIMIT_FAMILIES:
             if name in m.constraints:
