@@ -10,6 +10,7 @@ penalty scales with 1/utilisation) and "b" is short by its whole demand, never m
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from plan_helpers import inference, offer, scenario
 
@@ -99,19 +100,12 @@ def test_sharing_changes_no_optimum_against_the_same_model_with_one_carrier_each
 
 def test_stress_in_place_equals_rebuild_when_shared_demands_change_and_go_short():
     """The live model stress re-solves must follow the class total and each member's unmet bound."""
-    from stress_helpers import STRESS_YAML, stress_scenario
-
     from gigawatt.plan import plan as make_plan
     from gigawatt.scenario.sample import draw
     from gigawatt.stress.evaluate import InPlaceEvaluator, RebuildEvaluator
     from gigawatt.stress.first_stage import first_stage
 
-    twin = ("    - {id: api-eu, start: 2026Q1, start_exaflops: 6, growth_per_year: 0.8, utilization: 0.4375,"
-            " availability: 0.8}\n")
-    text = STRESS_YAML.replace("      utilization: 0.35\n", "      utilization: 0.35\n" + twin, 1)
-    text = text.replace("    - {demand: all, multiplier", "    - {demand: api-eu, multiplier: {kind: uniform, low: 0.5, "
-                        "high: 2.0}}\n    - {demand: all, multiplier", 1)
-    s = stress_scenario(text)
+    s = _twin_stress_scenario()
     assert serve_carrier(build_inputs(s)).sel(demand="api-eu") == "api"
     fs = first_stage(s, make_plan(s))
     ev, rebuild = InPlaceEvaluator(s, fs), RebuildEvaluator(s, fs)
@@ -122,3 +116,37 @@ def test_stress_in_place_equals_rebuild_when_shared_demands_change_and_go_short(
     for values in [drawn.sample(i) for i in range(4)] + [short, small]:
         rows = {r[1]: r[3] for r in ev.evaluate(0, values)}
         assert rows["npv_usd"] == pytest.approx(rebuild.objective(values), rel=1e-7)
+
+
+def _twin_stress_scenario():
+    from stress_helpers import STRESS_YAML, stress_scenario
+
+    twin = ("    - {id: api-eu, start: 2026Q1, start_exaflops: 6, growth_per_year: 0.8, utilization: 0.4375,"
+            " availability: 0.8}\n")
+    text = STRESS_YAML.replace("      utilization: 0.35\n", "      utilization: 0.35\n" + twin, 1)
+    return stress_scenario(text.replace("    - {demand: all, multiplier", "    - {demand: api-eu, multiplier: "
+                                        "{kind: uniform, low: 0.5, high: 2.0}}\n    - {demand: all, multiplier", 1))
+
+
+def test_a_stochastic_plan_over_futures_is_the_same_with_shared_serve_variables(monkeypatch):
+    """Futures stack demand along `scenario`: each future's class total and unmet bounds follow it."""
+    import time
+
+    from gigawatt.hedging.evaluate import futures_inputs
+    from gigawatt.plan import sharing
+    from gigawatt.plan.stochastic import futures_of, solve_futures
+
+    s = _twin_stress_scenario()
+    futures, prob = futures_of(s, 3, seed=2)
+    shared = solve_futures(s, futures_inputs(s, futures), prob, deadline=time.perf_counter() + 120)
+
+    def each_its_own(p):
+        return sharing.xr.DataArray(np.asarray(p.demand, dtype=object), coords=[p.demand], name="carrier")
+
+    monkeypatch.setattr(sharing, "serve_carrier", each_its_own)
+    monkeypatch.setattr("gigawatt.plan.constraints.serve_carrier", each_its_own)
+    alone = solve_futures(s, futures_inputs(s, futures), prob, deadline=time.perf_counter() + 120)
+    assert alone.stats["variables"] > shared.stats["variables"]
+    assert shared.costs == pytest.approx(alone.costs, rel=1e-6)
+    unmet = [sol.recourse["scenario_unmet"].groupby(["scenario", "demand"])["unmet_ef"].sum() for sol in (shared, alone)]
+    pd.testing.assert_series_equal(unmet[0], unmet[1], rtol=1e-6)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import math
 import os
 import sys
@@ -53,6 +54,19 @@ def _quiet_stdout() -> Iterator[None]:
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def _linopy_status_warnings_muted() -> Iterator[None]:
+    """Rounding tries pins that may be infeasible: linopy would log "Optimization potentially
+    failed" for each, although the planner reads every status itself and says what it means."""
+    log = logging.getLogger("linopy")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
+
+
 def _highs_options(p: PlanInputs, log_fn: str | None) -> dict[str, Any]:
     """Options for the live model (each run sets its own time limit: see `_run`)."""
     options: dict[str, Any] = {"output_flag": log_fn is not None, "log_to_console": False,
@@ -88,9 +102,9 @@ def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "ch
     # far, and branch and bound's against its own time since it started
     h.setOptionValue("time_limit", left if mip else h.getRunTime() + left)
     h.setOptionValue("solver", algorithm)
-    with _quiet_stdout():
+    with _quiet_stdout(), _linopy_status_warnings_muted():
         result = solver.solve(model=m, disallow_rebuild=True)
-    status, condition = m.assign_result(result, solver=solver)
+        status, condition = m.assign_result(result, solver=solver)
     return status, str(condition)
 
 
