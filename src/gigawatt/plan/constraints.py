@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import xarray as xr
-from linopy import LinearExpression, Model, Variable
+from linopy import Model, Variable
 
-from gigawatt.plan.expressions import Expressions, by_provider, compact
-from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.expressions import Expressions
+from gigawatt.plan.inputs import PlanInputs, derived
 from gigawatt.plan.pools import CoverGroups, host_eligibility
 from gigawatt.plan.sharing import carries, serve_carrier, served_demand
+from gigawatt.plan.terms import Terms, constrain, grouped, previous, term
 
 
 def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -21,17 +23,19 @@ def define_stock_balances(m: Model, p: PlanInputs, ex: Expressions) -> None:
     which makes the LP several times sparser and faster to solve.
     """
     if len(p.site):
-        m.add_constraints(ex.alive_units - previous(ex.alive_units) - ex.vintage_sum("install", stock_step(p.alive_matrix))
-                          == 0, mask=p.install_mask, name="alive_balance")
+        constrain(m, [term(ex.alive_units), term(previous(ex.alive_units), -1.0),
+                      -ex.vintage_terms("install", stock_step(p.alive_matrix))],
+                  "==", 0, mask=p.install_mask, name="alive_balance")
         first = xr.DataArray(np.arange(len(p.period)) == 0, coords=[p.period])
-        m.add_constraints(ex.online_mw - previous(ex.online_mw) - ex.vintage_sum("build_mw", stock_step(p.site_online_matrix))
-                          == p.site_existing_mw * first, name="online_balance")
+        constrain(m, [term(ex.online_mw), term(previous(ex.online_mw), -1.0),
+                      -ex.vintage_terms("build_mw", stock_step(p.site_online_matrix))],
+                  "==", p.site_existing_mw * first, name="online_balance")
     if len(p.offer):
         # group lots by offer: an incidence product would grow with offers x lots
-        starts = ex.vintage_sum("cloud_new", stock_step(p.lot_active_matrix))
-        change = starts.groupby(p.lot_offer.rename("offer")).sum().reindex(offer=p.offer).fillna(0)
-        m.add_constraints(ex.offer_units - previous(ex.offer_units) - change == 0, mask=p.offer_available,
-                          name="rented_balance")
+        starts = ex.vintage_terms("cloud_new", stock_step(p.lot_active_matrix))
+        starts = grouped(starts, "lot", p.lot_offer, p.offer)
+        constrain(m, [term(ex.offer_units), term(previous(ex.offer_units), -1.0), -starts],
+                  "==", 0, mask=p.offer_available, name="rented_balance")
 
 
 def stock_step(matrix: xr.DataArray) -> xr.DataArray:
@@ -40,17 +44,12 @@ def stock_step(matrix: xr.DataArray) -> xr.DataArray:
     return matrix - matrix.shift(period=1, fill_value=0.0)
 
 
-def previous(stock: Variable) -> LinearExpression:
-    """The stock one period earlier (nothing before the first period or before it may exist)."""
-    return stock.shift(period=1).fillna(0)
-
-
 def define_site_build_limit(m: Model, p: PlanInputs) -> None:
     """Existing plus all facility MW started never exceeds a site's maximum power."""
     if len(p.site) == 0:
         return
-    m.add_constraints(m.variables["build_mw"].sum("period") <= p.site_max_mw - p.site_existing_mw,
-                      name="site_max_power")
+    constrain(m, [term(m.variables["build_mw"], over="period")], "<=",
+              p.site_max_mw - p.site_existing_mw, name="site_max_power")
 
 
 def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -58,8 +57,9 @@ def define_power_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.site) == 0:
         return
     holds = p.install_mask.any("acc")     # quarters a site may hold something (not before it ships)
-    m.add_constraints(ex.facility_draw_mw <= ex.online_mw, mask=holds, name="facility_power")
-    m.add_constraints(ex.facility_draw_mw <= p.site_energised_mw, mask=holds, name="grid_power")
+    constrain(m, [ex.facility_draw, term(ex.online_mw, -1.0)], "<=", 0, mask=holds,
+              name="facility_power")
+    constrain(m, [ex.facility_draw], "<=", p.site_energised_mw, mask=holds, name="grid_power")
 
 
 def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
@@ -68,8 +68,8 @@ def define_chip_supply_limits(m: Model, p: PlanInputs) -> None:
     if len(p.site) == 0 or not bool(capped.any()):
         return
     buyable = p.install_mask.any("site")   # no row for quarters before an accelerator ships
-    m.add_constraints(m.variables["install"].sum("site") <= p.supply_cap.where(capped, 0), mask=capped & buyable,
-                      name="chip_supply")
+    constrain(m, [term(m.variables["install"], over="site")], "<=", p.supply_cap.where(capped, 0),
+              mask=capped & buyable, name="chip_supply")
 
 
 def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -78,17 +78,8 @@ def define_cloud_availability(m: Model, p: PlanInputs, ex: Expressions) -> None:
     if len(p.offer) == 0 or not bool(capped.any()):
         return
     cap = p.offer_cap.where(capped, 0).broadcast_like(p.offer_available)
-    m.add_constraints(ex.offer_units <= cap, mask=xr.DataArray(capped).broadcast_like(p.offer_available),
-                      name="cloud_availability")
-
-
-def served_ef(m: Model) -> LinearExpression:
-    """Effective EF/s each demand gets per period, from all pools."""
-    return (
-        m.variables["serve_site"].sum(["site", "acc"])
-        + m.variables["serve_offer"].sum("offer")
-        + m.variables["serve_contract"].sum("contract")
-    )
+    constrain(m, [term(ex.offer_units)], "<=", cap,
+              mask=xr.DataArray(capped).broadcast_like(p.offer_available), name="cloud_availability")
 
 
 def define_demand_balance(m: Model, p: PlanInputs) -> None:
@@ -98,9 +89,8 @@ def define_demand_balance(m: Model, p: PlanInputs) -> None:
     inference = (demand > 0) & ~p.is_training & carries(p)
     if not bool(inference.any()):
         return
-    unmet = compact(m.variables["unmet"].groupby(serve_carrier(p)).sum()).rename(carrier="demand")
-    m.add_constraints(served_ef(m) + unmet.reindex(demand=p.demand) == demand, mask=inference,
-                      name="demand_balance")
+    unmet = grouped(term(m.variables["unmet"]), "demand", serve_carrier(p), pd.Index(p.demand, name="demand"))
+    constrain(m, [*served_terms(m), unmet], "==", demand, mask=inference, name="demand_balance")
 
 
 def define_training_completion(m: Model, p: PlanInputs) -> None:
@@ -108,9 +98,16 @@ def define_training_completion(m: Model, p: PlanInputs) -> None:
     runs = p.is_training & (p.training_work > 0)
     if not bool(runs.any()):
         return
-    work = served_ef(m).sum("period")   # EF/s x quarters
-    m.add_constraints(work + p.training_work * m.variables["missed"] >= p.training_work, mask=runs,
-                      name="training_completion")
+    work = [t.summed(["period"]) for t in served_terms(m)]      # EF/s x quarters
+    constrain(m, [*work, term(m.variables["missed"], p.training_work)], ">=", p.training_work,
+              mask=runs, name="training_completion")
+
+
+def served_terms(m: Model) -> list[Terms]:
+    """Effective EF/s each demand (or class sharing serve variables) gets per period, from all pools."""
+    v = m.variables
+    return [term(v["serve_site"], over=["site", "acc"]), term(v["serve_offer"], over="offer"),
+            term(v["serve_contract"], over="contract")]
 
 
 def _any(m: Model, name: str) -> bool:
@@ -121,27 +118,30 @@ def _any(m: Model, name: str) -> bool:
 def define_pool_capacity(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """Each pool's peak EF/s covers what it serves divided by each demand's MFU (a pool no
     demand can use has nothing to cover)."""
-    mfu = p.demand_mfu
+    per_peak = 1 / p.demand_mfu
     if _any(m, "serve_site"):
-        site_use = (m.variables["serve_site"] / mfu).sum("demand")
-        m.add_constraints(site_use <= ex.alive_units * p.acc_peak_ef, mask=p.install_mask, name="site_capacity")
+        constrain(m, [term(m.variables["serve_site"], per_peak, over="demand"),
+                      term(ex.alive_units, -p.acc_peak_ef)],
+                  "<=", 0, mask=p.install_mask, name="site_capacity")
     if _any(m, "serve_offer"):
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
-        offer_use = (m.variables["serve_offer"] / mfu).sum("demand")
-        m.add_constraints(offer_use <= ex.offer_units * offer_peak, mask=p.offer_available, name="offer_capacity")
+        constrain(m, [term(m.variables["serve_offer"], per_peak, over="demand"),
+                      term(ex.offer_units, -offer_peak)],
+                  "<=", 0, mask=p.offer_available, name="offer_capacity")
     if _any(m, "serve_contract"):
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
-        contract_use = (m.variables["serve_contract"] / mfu).sum("demand")
-        m.add_constraints(contract_use <= ex.contract_units * contract_peak, mask=p.contract_units > 0,
-                          name="contract_capacity")
+        constrain(m, [term(m.variables["serve_contract"], per_peak, over="demand"),
+                      term(ex.contract_units, -contract_peak)],
+                  "<=", 0, mask=p.contract_units > 0, name="contract_capacity")
 
 
 def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
     """A frontier run is served from one place only, big enough for its minimum cluster."""
     if len(p.run) == 0:
         return
-    run_demand = p.demand_ef.sel(demand=p.run.rename("demand")).rename(demand="run")
-    window = run_demand > 0
+    runs = p.run.rename("demand")
+    window = p.demand_ef.sel(demand=runs).rename(demand="run") > 0
+    work = p.training_work.sel(demand=runs).rename(demand="run")
     families: tuple[tuple[str, str, list[str]], ...] = (("site", "serve_site", ["acc"]), ("offer", "serve_offer", []), ("contract", "serve_contract", []))
     hosts = []
     bounds = host_serve_bounds(p)
@@ -149,33 +149,37 @@ def define_colocation(m: Model, p: PlanInputs, ex: Expressions) -> None:
         if m.variables[serve_name].size == 0 or f"host_{kind}" not in m.variables:
             continue
         host = m.variables[f"host_{kind}"]
-        serve = m.variables[serve_name].sel(demand=p.run.rename("demand")).rename(demand="run")
-        if extra:
-            serve = serve.sum(extra)
-        # where a location may not host the run (too small), fillna(0) makes it serve nothing
-        m.add_constraints(serve - (bounds[kind] * host).fillna(0) <= 0, mask=window, name=f"colocation_{kind}")
+        serve = m.variables[serve_name].labels.sel(demand=runs).rename(demand="run")
+        # where a location may not host the run (too small) there is no host term: it serves nothing
+        # a pool that cannot serve the run needs no row (a sum over accelerators is never absent)
+        rows = window if extra else window & (serve >= 0)
+        constrain(m, [term(serve, over=extra), term(host, -bounds[kind])], "<=", 0, mask=rows,
+                  name=f"colocation_{kind}")
         # the whole window at once: a host delivers at most the run's work (keeps the relaxation tight)
-        work = p.training_work.sel(demand=p.run.rename("demand")).rename(demand="run")
         whole = xr.where(bounds[kind].sum("period") < work, bounds[kind].sum("period"), work)
-        m.add_constraints(serve.sum("period") - (whole * host).fillna(0) <= 0, name=f"colocation_{kind}_window")
+        constrain(m, [term(serve, over=[*extra, "period"]), term(host, -whole)], "<=", 0,
+                  name=f"colocation_{kind}_window")
         if host.size:
-            hosts.append(host.sum(kind))
+            hosts.append(term(host, over=kind))
     if hosts:
-        m.add_constraints(sum(hosts[1:], hosts[0]) <= 1, name="one_host")
+        constrain(m, hosts, "<=", 1, name="one_host")
     k = p.run_min_units
     if bool((k > 0).any()):
-        compat = p.serves_site.sel(demand=p.run.rename("demand")).rename(demand="run")
-        site_units = (ex.alive_units * compat).sum("acc")
-        m.add_constraints(site_units >= k * m.variables["host_site"], mask=window & (k > 0),
-                          name="min_cluster_site")
-        if len(p.offer):
-            m.add_constraints(ex.offer_units >= k * m.variables["host_offer"], mask=window & (k > 0),
-                              name="min_cluster_offer")
-        if len(p.contract):
-            m.add_constraints(ex.contract_units >= k * m.variables["host_contract"], mask=window & (k > 0),
-                              name="min_cluster_contract")
+        compat = p.serves_site.sel(demand=runs).rename(demand="run")
+        # rows only where the run may be hosted there (and, for rented pools, the pool exists then)
+        needs = window & (k > 0)
+        host = m.variables["host_site"]
+        constrain(m, [term(ex.alive_units, compat.astype(float), over="acc"), term(host, -k)],
+                  ">=", 0, mask=needs & (host.labels >= 0), name="min_cluster_site")
+        for kind, units in (("offer", ex.offer_units), ("contract", ex.contract_units)):
+            if len(getattr(p, kind)):
+                host = m.variables[f"host_{kind}"]
+                present = (host.labels >= 0) & (units.labels >= 0)
+                constrain(m, [term(units), term(host, -k)], ">=", 0, mask=needs & present,
+                          name=f"min_cluster_{kind}")
 
 
+@derived
 def host_serve_bounds(p: PlanInputs) -> dict[str, xr.DataArray]:
     """Tightest big-M for serve <= M x host: the run's whole work (it may all run in one quarter),
     or all a location could ever deliver to it that period if less. Tight Ms make the relaxation
@@ -220,34 +224,28 @@ def uncompletable_runs(p: PlanInputs) -> xr.DataArray:
 def define_risk_balances(m: Model, p: PlanInputs, ex: Expressions, groups: CoverGroups) -> None:
     """served_peak = peak EF/s each provider's pools serve; usable_ef = capacity each provider
     holds that a cover group's demands can use (accelerator, region, co-location)."""
-    providers = xr.DataArray(p.providers, coords=[p.providers])
-    mfu = p.demand_mfu
-    pools: tuple[tuple[str, xr.DataArray, list[str]], ...] = (
-        ("serve_site", p.site_provider, ["acc"]),
-        ("serve_offer", p.offer_provider, []),
-        ("serve_contract", p.contract_provider, []),
-    )
+    providers = pd.Index(p.providers, name="provider")
+    owner = {"site": p.site_provider, "offer": p.offer_provider, "contract": p.contract_provider}
     if "served_peak" in m.variables:
-        total: LinearExpression = 1 * m.variables["served_peak"]
-        for name, owner, extra in pools:
-            if len(owner):
-                peak = (m.variables[name] / mfu).sum(["demand", *extra])
-                total = total - by_provider(peak, owner, providers)
-        m.add_constraints(total == 0, name="served_balance")
+        served = [term(m.variables["served_peak"])]
+        for kind, extra in (("site", ["acc"]), ("offer", []), ("contract", [])):
+            if len(owner[kind]):
+                peak = term(m.variables[f"serve_{kind}"], 1 / p.demand_mfu, over=["demand", *extra])
+                served.append(-grouped(peak, kind, owner[kind], providers))
+        constrain(m, served, "==", 0, name="served_balance")
     if "usable_ef" in m.variables:
-        usable: LinearExpression = 1 * m.variables["usable_ef"]
+        usable = [term(m.variables["usable_ef"])]
         offer_peak = p.acc_peak_ef.sel(acc=p.offer_acc).drop_vars("acc")
         contract_peak = p.acc_peak_ef.sel(acc=p.contract_acc).drop_vars("acc")
-        if len(p.site):
-            site_cap = (ex.alive_units * p.acc_peak_ef * groups.site.astype(float)).sum("acc")
-            usable = usable - by_provider(site_cap, p.site_provider, providers)
-        if len(p.offer):
-            offer_cap = ex.offer_units * offer_peak * groups.offer.astype(float)
-            usable = usable - by_provider(offer_cap, p.offer_provider, providers)
-        if len(p.contract):
-            contract_cap = ex.contract_units * contract_peak * groups.contract.astype(float)
-            usable = usable - by_provider(contract_cap, p.contract_provider, providers)
-        m.add_constraints(usable == 0, mask=groups.cover_mask(p), name="usable_balance")
+        held: tuple[tuple[str, Variable, xr.DataArray, list[str]], ...] = (
+            ("site", ex.alive_units, p.acc_peak_ef, ["acc"]),
+            ("offer", ex.offer_units, offer_peak, []),
+            ("contract", ex.contract_units, contract_peak, []))
+        for kind, units, unit_peak, extra in held:
+            if len(getattr(p, kind)):
+                cap = term(units, unit_peak * getattr(groups, kind).astype(float), over=extra)
+                usable.append(-grouped(cap, kind, owner[kind], providers))
+        constrain(m, usable, "==", 0, mask=groups.cover_mask(p), name="usable_balance")
 
 
 def define_concentration_limits(m: Model, p: PlanInputs) -> None:
@@ -256,8 +254,9 @@ def define_concentration_limits(m: Model, p: PlanInputs) -> None:
     if share >= 1:
         return
     served = m.variables["served_peak"]
-    m.add_constraints(served - share * served.sum("provider") - m.variables["concentration_over"] <= 0,
-                      name="concentration")
+    total = term(served.labels.rename(provider="of"), -share, over="of")   # all providers', each row
+    constrain(m, [term(served), total, term(m.variables["concentration_over"], -1.0)], "<=", 0,
+              name="concentration")
 
 
 def define_n_minus_1_security(m: Model, p: PlanInputs, groups: CoverGroups) -> None:
@@ -268,8 +267,10 @@ def define_n_minus_1_security(m: Model, p: PlanInputs, groups: CoverGroups) -> N
         return
     usable = m.variables["usable_ef"]
     need = alpha * groups.need_peak_ef(p)
-    without = usable.sum("provider") - usable
-    m.add_constraints(without + m.variables["security_short"] >= need, mask=need > 0, name="n_minus_1")
+    total = term(usable.labels.rename(provider="of"), over="of")
+    # rows where the lost provider could hold cover for the group (where usable_ef exists)
+    constrain(m, [total, term(usable, -1.0), term(m.variables["security_short"])], ">=", need,
+              mask=(need > 0) & (usable.labels >= 0), name="n_minus_1")
 
 
 def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
@@ -277,7 +278,9 @@ def define_budget_limits(m: Model, p: PlanInputs, ex: Expressions) -> None:
     limited = np.isfinite(p.budget)
     if not bool(limited.any()):
         return
-    year_of = xr.DataArray(p.year.values, coords=[p.period], name="year")
-    spend = ex.spend.groupby(year_of).sum()
+    year_of = xr.DataArray(p.year.values, coords=[p.period])
+    years = p.budget.indexes["year"]
+    spend = [grouped(t, "period", year_of, years) for t in ex.spend_terms.values()]
     rhs = p.budget.where(limited, 0)
-    m.add_constraints(spend - m.variables["budget_over"] <= rhs, mask=limited, name="budget")
+    constrain(m, [*spend, term(m.variables["budget_over"], -1.0)], "<=", rhs, mask=limited,
+              name="budget")

@@ -14,21 +14,7 @@ from linopy import LinearExpression, Model, Variable
 from gigawatt.periods import HOURS_PER_QUARTER
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import CoverGroups
-
-
-def compact(expr: LinearExpression) -> LinearExpression:
-    """The expression without its absent terms (masked variables), its term axis cut to the
-    longest row. A sum over a sparse family (serve_site is ~4% present) otherwise carries every
-    absent entry along, and later sums and groupings multiply them."""
-    present = expr.vars >= 0
-    data = expr.data.assign(coeffs=expr.coeffs.where(present, 0.0))
-    return LinearExpression(data, expr.model).densify_terms()
-
-
-def by_provider(expr: LinearExpression, owner: xr.DataArray, providers: xr.DataArray) -> LinearExpression:
-    """Sum an expression over the pools each provider owns; providers owning none get 0, not a gap."""
-    grouped = compact(compact(expr).groupby(owner.rename("provider")).sum())
-    return grouped.reindex(provider=providers.values).fillna(0)
+from gigawatt.plan.terms import Terms, linear, term
 
 
 class Expressions:
@@ -37,9 +23,10 @@ class Expressions:
         self.p = p
         self.groups = groups
 
-    def vintage_sum(self, name: str, matrix: xr.DataArray) -> LinearExpression:
-        """Sum a per-period decision over the vintages that still count in each period."""
-        return (self.m.variables[name].rename(period="vintage") * matrix).sum("vintage")
+    def vintage_terms(self, name: str, matrix: xr.DataArray) -> Terms:
+        """A per-period decision summed, with `matrix`'s weights, over the vintages that still
+        count in each period."""
+        return term(self.m.variables[name].labels.rename(period="vintage"), matrix, over="vintage")
 
     @property
     def alive_units(self) -> Variable:
@@ -62,42 +49,49 @@ class Expressions:
         return self.m.variables["contract_take"]
 
     @cached_property
-    def facility_draw_mw(self) -> LinearExpression:
-        """Facility power drawn by installed accelerators (IT with fabric, times PUE)."""
+    def facility_draw(self) -> Terms:
+        """Facility MW drawn by installed accelerators (IT with fabric, times PUE), per site."""
         p = self.p
-        return (self.alive_units * p.acc_kw_all_in_per_pue).sum("acc") * p.site_pue / 1000.0
-
-    @cached_property
-    def cloud_active_units(self) -> LinearExpression:
-        """Rented accelerators active per lot and period (a term keeps them for its length)."""
-        return self.vintage_sum("cloud_new", self.p.lot_active_matrix)
+        return term(self.alive_units, p.acc_kw_all_in_per_pue * p.site_pue / 1000.0, over="acc")
 
     # --- spending, undiscounted USD per period: the objective's and the budget's terms ---
 
     @cached_property
+    def spend_terms(self) -> dict[str, Terms]:
+        """Each kind of spending per period, as terms (the budget and the objective sum them)."""
+        p, v = self.p, self.m.variables
+        per_unit = (p.contract_payment / p.contract_units).where(p.contract_units > 0, 0.0)
+        return {
+            "facility_capex": term(v["build_mw"], p.site_capex_per_mw, over="site"),
+            "it_capex": term(v["install"], p.acc_price, over=["site", "acc"]),
+            "energy_cost": self.facility_draw.times(HOURS_PER_QUARTER * p.site_elec).summed(["site"]),
+            "cloud_cost": self.vintage_terms("cloud_new", p.lot_active_matrix * p.lot_price_hour
+                                             * HOURS_PER_QUARTER).summed(["lot"]),
+            # payments for contracted capacity taken (all of it under take-or-pay)
+            "contract_cost": term(v["contract_take"], per_unit, over="contract"),
+        }
+
+    @cached_property
     def facility_capex(self) -> LinearExpression:
-        return (self.m.variables["build_mw"] * self.p.site_capex_per_mw).sum("site")
+        return linear(self.m, self.spend_terms["facility_capex"])
 
     @cached_property
     def it_capex(self) -> LinearExpression:
-        return (self.m.variables["install"] * self.p.acc_price).sum(["site", "acc"])
+        return linear(self.m, self.spend_terms["it_capex"])
 
     @cached_property
     def energy_cost(self) -> LinearExpression:
-        return (self.facility_draw_mw * HOURS_PER_QUARTER * self.p.site_elec).sum("site")
+        return linear(self.m, self.spend_terms["energy_cost"])
 
     @cached_property
     def cloud_cost(self) -> LinearExpression:
-        return (self.cloud_active_units * self.p.lot_price_hour * HOURS_PER_QUARTER).sum("lot")
+        return linear(self.m, self.spend_terms["cloud_cost"])
 
     @cached_property
     def contract_cost(self) -> LinearExpression:
-        """Payments for contracted capacity taken (all of it under take-or-pay)."""
-        p = self.p
-        per_unit = (p.contract_payment / p.contract_units).where(p.contract_units > 0, 0.0)
-        return (self.contract_units * per_unit).sum("contract")
+        return linear(self.m, self.spend_terms["contract_cost"])
 
     @cached_property
     def spend(self) -> LinearExpression:
         """Everything the plan pays per period, undiscounted: the budget's and the NPV's terms."""
-        return self.facility_capex + self.it_capex + self.energy_cost + self.cloud_cost + self.contract_cost
+        return linear(self.m, *self.spend_terms.values())

@@ -8,7 +8,10 @@ as the model's define_* functions are split.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
@@ -123,6 +126,10 @@ class PlanInputs:
     notes: list[str] = field(default_factory=list)
     # sampled futures of a stochastic plan: recourse variables carry this dimension (None: one future)
     futures: pd.Index | None = None
+    # arrays derived from the fields above, each computed once (see `derived`); replace() starts
+    # afresh
+    derived_arrays: dict[str, Any] = field(default_factory=dict, init=False, repr=False,
+                                           compare=False)
 
     @property
     def site_units_per_mw(self) -> xr.DataArray:
@@ -147,6 +154,21 @@ class PlanInputs:
     def serves_contract(self) -> xr.DataArray:
         """demand x contract."""
         return self.compat.sel(acc=self.contract_acc).drop_vars("acc") & self.demand_contract_ok
+
+
+T = TypeVar("T")
+
+
+def derived(compute: Callable[[PlanInputs], T]) -> Callable[[PlanInputs], T]:
+    """A value computed from the inputs once per PlanInputs: several build steps read it (host
+    eligibility, serve bounds), and the inputs do not change once built."""
+    @functools.wraps(compute)
+    def once(p: PlanInputs) -> T:
+        key = f"{compute.__module__}.{compute.__qualname__}"
+        if key not in p.derived_arrays:
+            p.derived_arrays[key] = compute(p)
+        return cast(T, p.derived_arrays[key])
+    return once
 
 
 def _da(values: object, *coords: pd.Index) -> xr.DataArray:

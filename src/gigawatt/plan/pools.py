@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from gigawatt.plan.inputs import PlanInputs
+from gigawatt.plan.inputs import PlanInputs, derived
 
 POOL_KINDS = ("site", "offer", "contract")
 
 
+@derived
 def host_eligibility(p: PlanInputs) -> dict[str, xr.DataArray]:
     """Where each co-located run may be hosted: a location that can hold its minimum cluster in
     every quarter of its window (min_cluster asks for it each quarter, so no other can host it)."""
@@ -45,6 +46,7 @@ def site_holdable_units(p: PlanInputs, usable: xr.DataArray) -> xr.DataArray:
     return power * densest
 
 
+@derived
 def usable_pools(p: PlanInputs) -> dict[str, xr.DataArray]:
     """demand x pool: the pools each demand can actually be served from."""
     site = p.serves_site

@@ -12,22 +12,16 @@ Training runs are never shared: each has its own window, work and co-location.
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import xarray as xr
 
-from gigawatt.plan.inputs import PlanInputs
-
-# the build and the results ask many times; a weak reference keeps no inputs alive
-_LAST: list[tuple[weakref.ref[PlanInputs], xr.DataArray]] = []
+from gigawatt.plan.inputs import PlanInputs, derived
 
 
+@derived      # the build and the results ask many times
 def serve_carrier(p: PlanInputs) -> xr.DataArray:
     """[demand]: the demand whose serve variables carry this demand's service (itself, unless an
     earlier inference demand may use exactly the same pools at the same MFU)."""
-    if _LAST and _LAST[0][0]() is p:
-        return _LAST[0][1]
     masks = [mask.transpose("demand", ...).values.reshape(len(p.demand), -1)
              for mask in (p.serves_site, p.serves_offer, p.serves_contract)]
     # utilisation x availability: 0.4375 x 0.8 and 0.35 differ in the last bit only
@@ -41,9 +35,7 @@ def serve_carrier(p: PlanInputs) -> xr.DataArray:
             continue
         key = b"".join(np.ascontiguousarray(a[i]).tobytes() for a in (*masks, mfu))
         carrier.append(first_of.setdefault(key, demand))
-    found = xr.DataArray(np.array(carrier, dtype=object), coords=[p.demand], name="carrier")
-    _LAST[:] = [(weakref.ref(p), found)]
-    return found
+    return xr.DataArray(np.array(carrier, dtype=object), coords=[p.demand], name="carrier")
 
 
 def carries(p: PlanInputs) -> xr.DataArray:

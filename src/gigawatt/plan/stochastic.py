@@ -36,9 +36,10 @@ from gigawatt.periods import parse_quarter
 from gigawatt.plan.build import define_model
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
-from gigawatt.plan.objective import money_npv, penalty_terms
+from gigawatt.plan.objective import cost_terms, money_npv
 from gigawatt.plan.pools import cover_groups
 from gigawatt.plan.solve import solve_model
+from gigawatt.plan.terms import constrain, linear, term
 from gigawatt.scenario.model import Scenario
 from gigawatt.scenario.sample import draw
 
@@ -80,10 +81,13 @@ def stack_inputs(inputs: Sequence[PlanInputs]) -> PlanInputs:
         arrays = [getattr(q, f.name) for q in inputs]
         if all(x is a for x in arrays[1:]):      # futures derived from one base share its arrays
             continue
+        own = a.indexes
         for x in arrays[1:]:
-            if set(x.dims) != set(a.dims) or not all(x.indexes[d].equals(a.indexes[d]) for d in a.indexes):
+            theirs = x.indexes
+            if set(x.dims) != set(a.dims) or not all(theirs[d].equals(own[d]) for d in own):
                 raise PlanError(f"internal: futures differ in the coordinates of {f.name}")
-        values = np.stack([np.asarray(x.transpose(*a.dims).values) for x in arrays])
+        values = np.stack([np.asarray(x.values if x.dims == a.dims else x.transpose(*a.dims).values)
+                           for x in arrays])
         if (values == values[0]).all() or (values.dtype.kind == "f" and np.array_equal(values, values[:1].repeat(
                 len(values), 0), equal_nan=True)):
             continue
@@ -103,26 +107,29 @@ def build_extensive_form(p: PlanInputs, probability: np.ndarray, decision_q: int
         if len(p.site):
             build = m.variables["build_mw"]
             shared = m.add_variables(lower=0, coords=[p.site, first], name="build_mw_first")
-            m.add_constraints(build.sel(period=first) - shared == 0, name="non_anticipative_build")
+            constrain(m, [term(build.labels.sel(period=first)), term(shared, -1.0)], "==", 0,
+                      name="non_anticipative_build")
         if len(p.lot):
-            cloud = m.variables["cloud_new"]
-            open_lots = (cloud.labels.sel(period=first) >= 0).any("scenario")
-            shared = m.add_variables(lower=0, coords=[p.lot, first], mask=open_lots, name="cloud_new_first")
-            m.add_constraints(cloud.sel(period=first) - shared == 0, mask=cloud.labels.sel(period=first) >= 0,
-                              name="non_anticipative_cloud")
+            cloud = m.variables["cloud_new"].labels.sel(period=first)
+            shared = m.add_variables(lower=0, coords=[p.lot, first], mask=(cloud >= 0).any("scenario"),
+                                     name="cloud_new_first")
+            constrain(m, [term(cloud), term(shared, -1.0)], "==", 0, mask=cloud >= 0,
+                      name="non_anticipative_cloud")
     money = money_npv(m, p, ex)
-    terms = penalty_terms(m, p)
-    cost = money + sum(terms.values())
+    costs = cost_terms(m, p, ex)
+    cost = linear(m, *costs)
     prob = xr.DataArray(probability, coords=[p.futures])
-    expected = (cost * prob).sum()
+    weighted = [t.times(prob).summed(["scenario"]) for t in costs]
+    expected = linear(m, *weighted)
     objective = expected
     cvar = None
     if risk_weight > 0:
         eta = m.add_variables(name="value_at_risk")
         excess = m.add_variables(lower=0, coords=[p.futures], name="cost_excess")
-        m.add_constraints(excess - cost + eta >= 0, name="cvar_excess")
-        cvar = eta + (excess * prob).sum() / (1 - risk_alpha)
-        objective = expected + risk_weight * cvar
+        constrain(m, [term(excess), *(-t for t in costs), term(eta)], ">=", 0, name="cvar_excess")
+        tail = [term(eta), term(excess, prob / (1 - risk_alpha), over="scenario")]
+        cvar = linear(m, *tail)
+        objective = linear(m, *weighted, *(t.times(risk_weight) for t in tail))
     m.add_objective(objective)
     return StochasticModel(m, p, ex, first, cost, money, expected, cvar)
 
