@@ -16,7 +16,9 @@ and the time scaled to N; ratio = stochastic total / one-by-one total.
     python benchmarks/stochastic_scale.py --futures 10 50 100 200 --batches 1 10 --baseline-limit 5
     python benchmarks/stochastic_scale.py --futures 10 50 --repeats 3 --baseline-limit 5
     # plan_scale.py's 32-quarter model: the extensive form, and batches of one future each
-    python benchmarks/stochastic_scale.py --scale 32 --futures 5 --batches 1 5 --time-limit 2400 --baseline-limit 1
+    python benchmarks/stochastic_scale.py --scale 32 --futures 5 --batches 1 --time-limit 300 --baseline-limit 1
+    python benchmarks/stochastic_scale.py --scale 32 --futures 10 --batches 1 --time-limit 600 --baseline-limit 0
+    python benchmarks/stochastic_scale.py --scale 32 --futures 5 --batches 5 --time-limit 2400 --baseline-limit 1
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from test_stochastic_hand import FUTURES, UNITS, by_hand, hedge_case
 
 from gigawatt.hedging.evaluate import evaluate_first_stages, first_stage_of, futures_inputs
 from gigawatt.hedging.saa import solve_in_batches
-from gigawatt.plan.stochastic import futures_of, solve_futures
+from gigawatt.plan import stochastic
+from gigawatt.plan.stochastic import futures_of, relaxation_method, solve_futures
 from gigawatt.scenario import load_scenario
 
 
@@ -23,6 +24,7 @@ def test_extensive_form_reports_its_plan_against_the_relaxation_bound() -> None:
     sol = solve_futures(s, futures_inputs(s, futures), prob, deadline=time.perf_counter() + 120)
     st = sol.stats
     assert st["binaries"] > 0
+    assert st["relaxation_method"] == "simplex"     # small blocks: about 2,850 variables a future
     assert st["placement_method"] in ("relax-and-round", "branch-and-bound")
     assert st["objective_bound_usd"] <= st["objective_usd"]
     assert st["mip_gap"] == pytest.approx(
@@ -31,6 +33,26 @@ def test_extensive_form_reports_its_plan_against_the_relaxation_bound() -> None:
     assert float(np.dot(sol.costs, prob)) == pytest.approx(st["objective_usd"], rel=1e-9)
     hosted = sol.first_stage["hosts"]
     assert hosted["run"].is_unique     # rounded: each co-located run in one place
+
+
+def test_relaxation_method_goes_by_the_size_of_one_future() -> None:
+    assert relaxation_method(200 * 2_850, 200) == "simplex"      # openai-2025 at 200 futures
+    assert relaxation_method(244_834, 5) == "ipm"                # plan_scale.py's 32 quarters at 5
+    assert relaxation_method(20_000, 1) == "simplex" and relaxation_method(20_001, 1) == "ipm"
+
+
+def test_interior_point_relaxation_gives_the_same_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the relaxation's optimum is one number whichever algorithm finds it; the plan rounded from
+    # interior point's (crossed-over) solution is within the gap of it
+    s = load_scenario("examples/openai-2025.yaml")
+    futures, prob = futures_of(s, 3, seed=0)
+    inputs = futures_inputs(s, futures)
+    by_simplex = solve_futures(s, inputs, prob, deadline=time.perf_counter() + 120).stats
+    monkeypatch.setattr(stochastic, "IPM_FROM_VARIABLES_PER_FUTURE", 0)
+    by_ipm = solve_futures(s, inputs, prob, deadline=time.perf_counter() + 120).stats
+    assert by_simplex["relaxation_method"] == "simplex" and by_ipm["relaxation_method"] == "ipm"
+    assert by_ipm["objective_bound_usd"] == pytest.approx(by_simplex["objective_bound_usd"], rel=1e-7)
+    assert by_ipm["mip_gap"] <= s.policy.mip_gap
 
 
 def test_past_the_deadline_only_the_first_first_stage_is_evaluated() -> None:

@@ -168,21 +168,36 @@ def mean_future(futures: Sequence[Future], probability: np.ndarray) -> Future:
     return out
 
 
+# Above this many variables a future, the relaxation goes to interior point. Dual simplex wins on
+# many small blocks (openai-2025, 2.8k a future: 11 s against 39 s at 100 futures); on large ones
+# its iterations grow with the block and it loses (plan_scale.py's 32-quarter model, 49k a future:
+# at 5 futures not done in 300 s, interior point 262 s). A single future of that size is what the
+# deterministic planner already solves by interior point.
+IPM_FROM_VARIABLES_PER_FUTURE = 20_000
+
+
+def relaxation_method(variables: int, futures: int) -> str:
+    """HiGHS's algorithm for the extensive form's LP relaxation, by the size of one future's block."""
+    return "ipm" if variables / max(futures, 1) > IPM_FROM_VARIABLES_PER_FUTURE else "simplex"
+
+
 def solve_extensive_form(sm: StochasticModel, scenario: Scenario, deadline: float) -> dict[str, Any]:
     """Solve within the deadline by the planner's own path (plan.solve): the LP relaxation as the
-    bound (by dual simplex: 2-3x quicker than interior point on these block-structured models),
-    hosts and missed runs rounded from it and re-solved warm, branch and bound from there only if
-    the rounded plan is beyond policy.mip_gap. Returns the plan's termination, its gap to the
-    relaxation's bound and that bound."""
+    bound (by dual simplex where the futures' blocks are small, by interior point where they are
+    large: `relaxation_method`), hosts and missed runs rounded from it and re-solved warm, branch
+    and bound from there only if the rounded plan is beyond policy.mip_gap. Returns the plan's
+    termination, its gap to the relaxation's bound, that bound and the relaxation's method."""
     p = dataclasses.replace(sm.p, scenario=scenario)
+    n = len(sm.p.futures) if sm.p.futures is not None else 1
+    method = relaxation_method(int(sm.m.nvars), n)
     try:
-        placed = solve_model(p, sm.m, None, deadline, lambda phase, info: None, relaxation="simplex")
+        placed = solve_model(p, sm.m, None, deadline, lambda phase, info: None, relaxation=method)
     except PlanError as e:
-        n = len(sm.p.futures) if sm.p.futures is not None else 1
         raise PlanError(f"no stochastic plan over {n} futures: {e}; or plan fewer futures, or the same "
                         "in batches (--batches K)") from None
     return {"solver_status": placed["solver_status"], "termination": placed["termination"],
             "mip_gap": placed["mip_gap"], "placement_method": placed["placement_method"],
+            "relaxation_method": method,
             "objective_usd": float(sm.m.objective.value or 0.0), "objective_bound_usd": placed["objective_bound_usd"]}
 
 
