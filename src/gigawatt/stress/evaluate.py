@@ -488,16 +488,21 @@ class InPlaceEvaluator:
             out.append(_CoefFamily(self.row_of[r[keep]], self.col_of[c[keep]], align(example), fn, align))
         return out
 
+    def _columns(self, name: str, example: xr.DataArray) -> tuple[np.ndarray, np.ndarray, _Aligner]:
+        """A variable family's present columns in the live model, which of its label entries
+        they are, and how a formula's arrays (shaped like `example`) line up with them."""
+        labels = self.model.variables[name].labels
+        flat, keep = _present(labels)
+        return self.col_of[flat[keep]], keep, _Aligner(labels, keep, example)
+
     def _cost_families(self) -> dict[str, _CostFamily]:
         out = {}
         for name, fn in COSTS.items():
             if name not in self.model.variables:
                 continue
-            labels = self.model.variables[name].labels
-            flat, keep = _present(labels)
             example = fn(self.base)
-            align = _Aligner(labels, keep, example)
-            out[name] = _CostFamily(self.col_of[flat[keep]], align(example), fn, align)
+            cols, _, align = self._columns(name, example)
+            out[name] = _CostFamily(cols, align(example), fn, align)
         return out
 
     def _bound_families(self) -> dict[str, _BoundFamily]:
@@ -505,11 +510,9 @@ class InPlaceEvaluator:
         for name, (lower_fn, upper_fn) in COLUMN_BOUNDS.items():
             if name not in self.model.variables:
                 continue
-            labels = self.model.variables[name].labels
-            flat, keep = _present(labels)
             lo, hi = lower_fn(self.base), upper_fn(self.base)
-            align = _Aligner(labels, keep, lo)
-            out[name] = _BoundFamily(self.col_of[flat[keep]], align(lo), align(hi), (lower_fn, upper_fn), align)
+            cols, _, align = self._columns(name, lo)
+            out[name] = _BoundFamily(cols, align(lo), align(hi), (lower_fn, upper_fn), align)
         return out
 
     def _var_bounds(self, name: str, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -524,12 +527,10 @@ class InPlaceEvaluator:
         for name, fn in COLUMN_PRESENT.items():
             if name not in self.model.variables:
                 continue
-            labels = self.model.variables[name].labels
-            flat, keep = _present(labels)
             example = fn(self.base)
-            align = _Aligner(labels, keep, example)
+            cols, keep, align = self._columns(name, example)
             lower, upper = self._var_bounds(name, keep)
-            out[name] = _PresenceFamily(self.col_of[flat[keep]], align(example).astype(bool), lower, upper, fn, align)
+            out[name] = _PresenceFamily(cols, align(example).astype(bool), lower, upper, fn, align)
         return out
 
     def _self_check(self, lp: Any) -> None:
