@@ -30,6 +30,11 @@ def _group_gone(pgid: int, wait_s: float = 10) -> bool:
     return False
 
 
+# long enough to catch two workers inside a plan (examples/minimal.yaml plans in ~0.5 s: all
+# five could finish between two polls)
+OPENAI_YAML = (Path(__file__).resolve().parents[1] / "examples" / "openai-2025.yaml").read_text()
+
+
 def _running_in(db_url: str, ids: list[str]) -> set[str]:
     from sqlalchemy import select
 
@@ -50,8 +55,8 @@ def test_kill_minus_nine_mid_run_then_restart(db_url: str, tmp_path: Path) -> No
     assert token.startswith("gw_")
     server = Server(db_url, tmp_path / "serve.log")
     client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    assert client.post("/api/v1/scenarios", json={"name": "minimal", "yaml": minimal_yaml()}).status_code == 201
-    ids = [client.post("/api/v1/runs", json={"kind": "plan", "scenario": "minimal"},
+    assert client.post("/api/v1/scenarios", json={"name": "openai", "yaml": OPENAI_YAML}).status_code == 201
+    ids = [client.post("/api/v1/runs", json={"kind": "plan", "scenario": "openai"},
                        headers={"Idempotency-Key": f"k{i}"}).json()["id"] for i in range(5)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:        # wait until both workers are inside a plan
@@ -64,14 +69,14 @@ def test_kill_minus_nine_mid_run_then_restart(db_url: str, tmp_path: Path) -> No
     server.kill()
     assert _group_gone(server.proc.pid)
     # the runs the kill interrupted, as the database holds them: one seen running a moment
-    # before may have finished before the kill landed (a plan of this scenario takes ~0.5 s)
+    # before may have finished before the kill landed
     running = _running_in(db_url, ids)
     assert running, "the kill interrupted no run"
 
     server = Server(db_url, tmp_path / "serve.log")
     client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
     # A retried POST after the crash still finds its run, not a new one.
-    assert client.post("/api/v1/runs", json={"kind": "plan", "scenario": "minimal"},
+    assert client.post("/api/v1/runs", json={"kind": "plan", "scenario": "openai"},
                        headers={"Idempotency-Key": "k0"}).json()["id"] == ids[0]
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
