@@ -4,6 +4,7 @@ not within the gap, and hosts limited to locations that can hold a run's cluster
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -106,9 +107,9 @@ def test_a_relaxation_stopped_early_bounds_nothing_so_branch_and_bound_decides(m
 
     real_run = solve._run
 
-    def relaxation_times_out(solver, m, deadline, algorithm="choose", mip=False):
-        status, condition = real_run(solver, m, deadline, algorithm, mip=mip)
-        return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
+    def relaxation_times_out(solver, m, deadline, algorithm="choose", **kw):
+        outcome = real_run(solver, m, deadline, algorithm, **kw)
+        return replace(outcome, status="warning", condition="time_limit") if algorithm == "ipm" else outcome
 
     monkeypatch.setattr(solve, "_run", relaxation_times_out)
     s, cost = cheapest_in_its_second_quarter()
@@ -125,11 +126,12 @@ def test_a_rounding_re_solve_stopped_by_a_limit_is_not_a_plan(monkeypatch):
     real_run = solve._run
     branched = []
 
-    def re_solves_stop_until_branch_and_bound(solver, m, deadline, algorithm="choose", mip=False):
+    def re_solves_stop_until_branch_and_bound(solver, m, deadline, algorithm="choose", mip=False, **kw):
         branched.append(mip)
+        outcome = real_run(solver, m, deadline, algorithm, mip=mip, **kw)
         if algorithm == "simplex" and not any(branched):
-            return "ok", "time_limit"            # as linopy maps HiGHS's kTimeLimit
-        return real_run(solver, m, deadline, algorithm, mip=mip)
+            return replace(outcome, status="ok", condition="time_limit")   # as linopy maps HiGHS's kTimeLimit
+        return outcome
 
     monkeypatch.setattr(solve, "_run", re_solves_stop_until_branch_and_bound)
     s, cost = cheapest_in_its_second_quarter()
@@ -156,9 +158,10 @@ def test_each_re_solve_gets_its_own_time_however_long_highs_has_run():
         h.clearSolver()
         h.run()
     x.update(lower=xr.zeros_like(x.lower), upper=xr.where(x.lower.i == 0, 0.0, 10.0))
-    status, condition = solve._run(solver, m, time.perf_counter() + 0.5, "simplex")
-    assert (status, condition) == ("ok", "optimal")
-    assert m.objective.value == pytest.approx(10.0)    # five units at 2 now that the first is shut
+    outcome = solve._run(solver, m, time.perf_counter() + 0.5, "simplex")
+    assert (outcome.status, outcome.condition) == ("ok", "optimal")
+    assert outcome.objective == pytest.approx(10.0)    # five units at 2 now that the first is shut
+    assert outcome.value(x).values.tolist() == [0.0] + [5.0] + [0.0] * 48
 
 
 def test_branch_and_bound_leaves_the_final_lp_its_time(monkeypatch):
@@ -169,9 +172,9 @@ def test_branch_and_bound_leaves_the_final_lp_its_time(monkeypatch):
     real_run, real_bb = solve._run, solve._branch_and_bound
     handed = []
 
-    def relaxation_times_out(solver, m, deadline, algorithm="choose", mip=False):
-        status, condition = real_run(solver, m, deadline, algorithm, mip=mip)
-        return ("warning", "time_limit") if algorithm == "ipm" else (status, condition)
+    def relaxation_times_out(solver, m, deadline, algorithm="choose", **kw):
+        outcome = real_run(solver, m, deadline, algorithm, **kw)
+        return replace(outcome, status="warning", condition="time_limit") if algorithm == "ipm" else outcome
 
     def branch_and_bound(m, solver, binaries, deadline, start):
         handed.append(deadline - time.perf_counter())
@@ -217,11 +220,11 @@ def test_no_branch_and_bound_when_the_relaxation_used_up_the_time(monkeypatch):
 
     real_run = solve._run
 
-    def relaxation_runs_out_the_clock(solver, m, deadline, algorithm="choose", mip=False):
+    def relaxation_runs_out_the_clock(solver, m, deadline, algorithm="choose", **kw):
         if algorithm == "ipm":
             time.sleep(max(deadline - time.perf_counter(), 0.0) + 0.05)
-            return "ok", "time_limit"
-        return real_run(solver, m, deadline, algorithm, mip=mip)
+            return solve.Outcome(status="ok", condition="time_limit", objective=None, primal=np.array([]))
+        return real_run(solver, m, deadline, algorithm, **kw)
 
     monkeypatch.setattr(solve, "_run", relaxation_runs_out_the_clock)
     s, _ = cheapest_in_its_second_quarter()
@@ -238,9 +241,9 @@ def test_a_plan_without_binaries_is_never_read_from_an_unfinished_lp(monkeypatch
 
     real_run = solve._run
 
-    def stops_on_the_limit(solver, m, deadline, algorithm="choose", mip=False):
-        real_run(solver, m, deadline, algorithm, mip=mip)
-        return "ok", "time_limit"                # as linopy maps HiGHS's kTimeLimit
+    def stops_on_the_limit(solver, m, deadline, algorithm="choose", **kw):
+        outcome = real_run(solver, m, deadline, algorithm, **kw)
+        return replace(outcome, status="ok", condition="time_limit")     # as linopy maps HiGHS's kTimeLimit
 
     monkeypatch.setattr(solve, "_run", stops_on_the_limit)
     s = scenario(cloud_offers=[offer("o", 2.0)], demand={"inference": [inference()]})

@@ -10,12 +10,13 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import xarray as xr
-from linopy import Model, solvers
+from linopy import Model, Variable, solvers
 
 import gigawatt
 from gigawatt.errors import PlanError
@@ -76,26 +77,52 @@ def _highs_options(p: PlanInputs, log_fn: str | None) -> dict[str, Any]:
     return options
 
 
-def _check_solution(m: Model, status: str, condition: str) -> None:
-    if m.objective.value is None or not np.isfinite(m.objective.value):
+def _check_solution(objective: float | None, status: str, condition: str) -> None:
+    if objective is None or not np.isfinite(objective):
         raise PlanError(f"HiGHS found no solution (status {status}, {condition}); "
                         "try a larger policy.time_limit_s or a looser policy.mip_gap")
 
 
-def _require_solved(p: PlanInputs, m: Model, status: str, condition: str) -> None:
+def _require_solved(p: PlanInputs, outcome: Outcome) -> None:
     """The LP the plan's tables and duals come from must be solved, not stopped by a limit."""
-    _check_solution(m, status, condition)
-    if not _solved(status, condition):
-        raise PlanError(f"the time limit ran out before the plan's final LP was solved ({condition}); "
+    _check_solution(outcome.objective, outcome.status, outcome.condition)
+    if not outcome.solved:
+        raise PlanError(f"the time limit ran out before the plan's final LP was solved ({outcome.condition}); "
                         f"raise policy.time_limit_s (now {p.scenario.policy.time_limit_s:g} s)")
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One HiGHS run as the planner reads it: linopy's status and condition, the objective, and
+    each variable's value by linopy label. Only the final LP is written back onto the model
+    (every variable and dual: about 0.2 s a run at 50k variables); the rounding re-solves read
+    the few values they need from here."""
+    status: str
+    condition: str
+    objective: float | None
+    primal: np.ndarray
+
+    @property
+    def solved(self) -> bool:
+        """An LP solved to optimality (a limit that stopped HiGHS leaves an unfinished solution)."""
+        return _solved(self.status, self.condition) and self.objective is not None
+
+    def value(self, var: Variable) -> xr.DataArray:
+        """The variable's values (NaN where it has no entry), as `var.solution` would give them."""
+        labels = var.labels.values
+        found = len(self.primal) > 0
+        values = self.primal[np.where(labels >= 0, labels, 0)] if found else np.zeros(labels.shape)
+        values = np.where((labels >= 0) & found, values, np.nan) / var.solver_scaling.values
+        return xr.DataArray(values, var.labels.coords, dims=var.labels.dims)
+
+
 def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "choose",
-         *, mip: bool = False) -> tuple[str, str]:
+         *, mip: bool = False, write_back: bool = False) -> Outcome:
     """Apply the model's changes to the live HiGHS model in place and re-run it (warm).
 
-    Returns linopy's (status, condition). Note linopy's status is "ok" when a limit stopped
-    HiGHS with a solution in hand: only condition "optimal" means the LP was solved."""
+    Note linopy's status is "ok" when a limit stopped HiGHS with a solution in hand: only
+    condition "optimal" means the LP was solved. `write_back`: also write every value and dual
+    onto the model (`var.solution`, `con.dual`, `m.objective.value`), as the plan's tables need."""
     h = solver.solver_model
     left = max(deadline - time.perf_counter(), 1.0)
     # HiGHS holds an LP's time limit against the instance's run time summed over every run so
@@ -104,8 +131,13 @@ def _run(solver: solvers.Solver, m: Model, deadline: float, algorithm: str = "ch
     h.setOptionValue("solver", algorithm)
     with _quiet_stdout(), _linopy_status_warnings_muted():
         result = solver.solve(model=m, disallow_rebuild=True)
-        status, condition = m.assign_result(result, solver=solver)
-    return status, str(condition)
+        if write_back:
+            m.assign_result(result, solver=solver)
+    solution = result.solution
+    objective = solution.objective / m.objective.scaling if solution is not None else None
+    return Outcome(status=result.status.status.value, condition=str(result.status.termination_condition.value),
+                   objective=float(objective) if objective is not None and np.isfinite(objective) else None,
+                   primal=solution.primal if solution is not None else np.array([]))
 
 
 def _pin(m: Model, values: dict[str, xr.DataArray]) -> None:
@@ -123,22 +155,23 @@ def _unpin(m: Model, bounds: dict[str, tuple[xr.DataArray, xr.DataArray]]) -> No
         m.variables[name].update(lower=lower, upper=upper)
 
 
-def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
+def _round(m: Model, solver: solvers.Solver, deadline: float, relaxed: Outcome) -> Outcome | None:
     """From the solved relaxation: each run may only be hosted where the relaxation hosts most of
     it; re-solve. A run then hosted there only in part (its cluster conflicts with others', e.g.
     chip deals cannot fill every cluster at once) is either hosted there whole or nowhere: both
     are tried, the cheaper kept. Then pin which runs are missed (those the re-solve misses half
     of; if serving the rest whole is infeasible, any it misses). Every re-solve starts warm.
-    The pinned plan's cost (beyond the gap, it is where branch and bound starts: far better than
-    what HiGHS's own heuristics find first on large models), or None if pinning left no feasible
-    plan or no time."""
+    The pinned plan's solve, the model left pinned at it (beyond the gap, it is where branch and
+    bound starts: far better than what HiGHS's own heuristics find first on large models), or
+    None if pinning left no feasible plan or no time."""
     hosts = [name for name in m.variables if name.startswith("host_")]
-    chosen = round_hosts({name: m.variables[name].solution for name in hosts})
+    chosen = round_hosts({name: relaxed.value(m.variables[name]) for name in hosts})
     for name, pick in chosen.items():
         m.variables[name].update(lower=0.0, upper=pick.fillna(0.0))
-    if not _solved(*_run(solver, m, deadline, "simplex")):
+    restricted = _run(solver, m, deadline, "simplex")
+    if not restricted.solved:
         return None
-    solution = {name: m.variables[name].solution for name in hosts}
+    solution = {name: restricted.value(m.variables[name]) for name in hosts}
     # a hair under 1 is HiGHS's tolerance, not a split: pin the value it found, not a rounded 1
     nowhere = {name: v.where(v >= 1 - 1e-6, 0.0) for name, v in solution.items()}
     whole = {name: v.where(v >= 1 - 1e-6, (v > 1e-6).astype(float)) for name, v in solution.items()}
@@ -148,27 +181,29 @@ def _round(m: Model, solver: solvers.Solver, deadline: float) -> float | None:
     feasible = [found for found in tried if found is not None]
     if not feasible:
         return None
-    best = min(feasible, key=lambda found: found[0])
-    if best is not tried[-1]:          # the model holds the last one tried: back to the best
-        _pin(m, best[1])
-        if not _solved(*_run(solver, m, deadline, "simplex")):
-            return None
-    return best[0]
+    best = min(feasible, key=lambda found: found[0].objective or 0.0)
+    if best is tried[-1]:          # the model holds the last one tried
+        return best[0]
+    _pin(m, best[1])
+    again = _run(solver, m, deadline, "simplex")
+    return again if again.solved else None
 
 
 def _pin_hosts_and_missed(m: Model, solver: solvers.Solver, deadline: float, hosting: dict[str, xr.DataArray],
-                          ) -> tuple[float, dict[str, xr.DataArray]] | None:
-    """Pin the hosts, re-solve, pin which runs are missed, re-solve: the cost and every pin."""
+                          ) -> tuple[Outcome, dict[str, xr.DataArray]] | None:
+    """Pin the hosts, re-solve, pin which runs are missed, re-solve: the solve and every pin."""
     _pin(m, hosting)
-    if not _solved(*_run(solver, m, deadline, "simplex")):
+    hosted = _run(solver, m, deadline, "simplex")
+    if not hosted.solved:
         return None
-    solved = m.variables["missed"].solution if "missed" in m.variables else None
+    solved = hosted.value(m.variables["missed"]) if "missed" in m.variables else None
     near, safe = round_missed(solved, up=False), round_missed(solved, up=True)
     same = all(near[name].equals(safe[name]) for name in near)
     for choice in [near] if same else [near, safe]:
         _pin(m, choice)
-        if _solved(*_run(solver, m, deadline, "simplex")) and m.objective.value is not None:
-            return float(m.objective.value), {**hosting, **choice}
+        outcome = _run(solver, m, deadline, "simplex")
+        if outcome.solved:
+            return outcome, {**hosting, **choice}
     return None
 
 
@@ -193,26 +228,27 @@ def solve_model(p: PlanInputs, m: Model, log: str | None, deadline: float,
     binaries = [name for name in m.variables.binaries if bool((m.variables[name].labels >= 0).any())]
     built = {name: (m.variables[name].lower.copy(), m.variables[name].upper.copy()) for name in binaries}
     if not binaries:
-        status, condition = _run(solver, m, deadline)
-        _require_solved(p, m, status, condition)
-        return {"mip_gap": 0.0, "placement_method": "none", "solver_status": status, "termination": condition,
-                "objective_bound_usd": float(m.objective.value or 0.0)}
+        final = _run(solver, m, deadline, write_back=True)
+        _require_solved(p, final)
+        return {"mip_gap": 0.0, "placement_method": "none", "solver_status": final.status,
+                "termination": final.condition, "objective_bound_usd": float(final.objective or 0.0)}
     for name in binaries:
         m.variables[name].relax()
     # IPM: large relaxations solve several times faster than with simplex; crossover leaves a
     # basis, so the pinned re-solve below is a short warm start
     t_relax = time.perf_counter()
-    status, condition = _run(solver, m, deadline, relaxation)
+    relaxation_run = _run(solver, m, deadline, relaxation)
     # only an optimal relaxation bounds the optimum (one stopped by the time limit bounds nothing)
-    value = m.objective.value
-    relaxed = _solved(status, condition) and value is not None
-    bound = float(value) if relaxed and value is not None else -math.inf
+    relaxed = relaxation_run.solved
+    bound = float(relaxation_run.objective or 0.0) if relaxed else -math.inf
     relaxation_s = time.perf_counter() - t_relax
     relaxed_basis = solver.solver_model.getBasis() if relaxed else None
     # a warm re-solve with choices pinned takes a fraction of the relaxation; one that takes
     # longer is usually proving the pins infeasible, and branch and bound should have the time
-    rounded = _round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0))) if relaxed else None
-    gap = _gap(rounded, bound)
+    rounded = (_round(m, solver, min(deadline, time.perf_counter() + max(relaxation_s, 10.0)), relaxation_run)
+               if relaxed else None)
+    placed = rounded
+    gap = _gap(rounded.objective if rounded else None, bound)
     method = "relax-and-round"
     # leave the final LP its time: warm from the relaxation's basis it takes well under the
     # relaxation's own time
@@ -226,30 +262,30 @@ def solve_model(p: PlanInputs, m: Model, log: str | None, deadline: float,
                         "left no time to branch; raise policy.time_limit_s or loosen policy.mip_gap")
     if gap > p.scenario.policy.mip_gap and can_branch:
         _unpin(m, built)
-        found = _branch_and_bound(m, solver, binaries, deadline - reserve, start=rounded is not None)
-        if found is None:
-            _check_solution(m, "warning", "no integer solution within the time limit")
+        placed = _branch_and_bound(m, solver, binaries, deadline - reserve, start=rounded is not None)
+        _check_solution(placed.objective, "warning", "no integer solution within the time limit")
         info = solver.solver_model.getInfo()
         bound = max(bound, float(info.mip_dual_bound))
-        gap, method = _gap(found, bound), "branch-and-bound"
+        gap, method = _gap(placed.objective, bound), "branch-and-bound"
         if relaxed_basis is not None:
             # the basis branch and bound leaves is far from the pinned LP's; the relaxation's is near
             solver.solver_model.setBasis(relaxed_basis)
     report("placed", {"mip_gap": gap})
+    assert placed is not None       # rounding's plan, or branch and bound's (checked above)
     # the final solve is an LP with every choice pinned: MIPs give no duals
-    found_values = {name: m.variables[name].solution for name in binaries}
+    found_values = {name: placed.value(m.variables[name]) for name in binaries}
     for name in binaries:
         m.variables[name].relax()
     _pin(m, {name: value.round() for name, value in found_values.items()})
-    status, condition = _run(solver, m, deadline, "simplex")
-    if status != "ok" and _integral(found_values):
+    final = _run(solver, m, deadline, "simplex", write_back=True)
+    if final.status != "ok" and _integral(found_values):
         # HiGHS accepts integers within its tolerance (0.9999999); where a limit binds exactly,
         # pinning the rounded 1 is infeasible by a hair: pin the values it found instead
         _pin(m, found_values)
-        status, condition = _run(solver, m, deadline, "simplex")
-    _require_solved(p, m, status, condition)
-    return {"mip_gap": max(gap, 0.0), "placement_method": method, "solver_status": status,
-            "termination": condition if gap <= p.scenario.policy.mip_gap else "time_limit",
+        final = _run(solver, m, deadline, "simplex", write_back=True)
+    _require_solved(p, final)
+    return {"mip_gap": max(gap, 0.0), "placement_method": method, "solver_status": final.status,
+            "termination": final.condition if gap <= p.scenario.policy.mip_gap else "time_limit",
             "objective_bound_usd": bound}
 
 
@@ -262,7 +298,7 @@ def _gap(value: float | None, bound: float) -> float:
 
 
 def _branch_and_bound(m: Model, solver: solvers.Solver, binaries: list[str], deadline: float,
-                      start: bool) -> float | None:
+                      start: bool) -> Outcome:
     """HiGHS's branch and bound on the model as pinned now, from its current solution if `start`."""
     h = solver.solver_model
     incumbent = h.getSolution() if start else None
@@ -271,9 +307,7 @@ def _branch_and_bound(m: Model, solver: solvers.Solver, binaries: list[str], dea
     if incumbent is not None:
         solver.update(m)            # HiGHS drops a given solution when bounds or types change after it
         h.setSolution(incumbent)
-    _run(solver, m, deadline, mip=True)
-    value = m.objective.value
-    return float(value) if value is not None and np.isfinite(value) else None
+    return _run(solver, m, deadline, mip=True)
 
 
 def scenario_hash(s: Scenario) -> str:
