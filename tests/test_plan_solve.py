@@ -249,3 +249,23 @@ def test_a_plan_without_binaries_is_never_read_from_an_unfinished_lp(monkeypatch
     s = scenario(cloud_offers=[offer("o", 2.0)], demand={"inference": [inference()]})
     with pytest.raises(PlanError, match=r"time limit ran out before the plan's final LP was solved"):
         plan(s)
+
+
+def test_tables_keep_each_valued_cell_once_with_its_coordinates_and_no_solver_noise():
+    """A result table has one row per cell with a value, in the array's order, its coordinates
+    as columns (non-dimension coordinates left out), noise below 1e-9 read as 0."""
+    from gigawatt.plan.extract import _tidy
+
+    da = xr.DataArray([[0.0, np.nan, 2.5], [-1e-10, -3.0, 1e-12]],
+                      coords={"site": ["a", "b"], "period": [7, 8, 9], "owner": ("site", ["x", "y"])},
+                      dims=["site", "period"])
+    values = _tidy(da, "mw")
+    assert list(values.columns) == ["site", "period", "mw"]
+    assert values.to_dict("records") == [{"site": "a", "period": 9, "mw": 2.5}, {"site": "b", "period": 8, "mw": -3.0}]
+    every = _tidy(da, "mw", keep_zero=True)
+    assert every.to_dict("records") == [
+        {"site": "a", "period": 7, "mw": 0.0}, {"site": "a", "period": 9, "mw": 2.5},
+        {"site": "b", "period": 7, "mw": 0.0}, {"site": "b", "period": 8, "mw": -3.0},
+        {"site": "b", "period": 9, "mw": 0.0}]
+    zeros = every["mw"][every["mw"] == 0]
+    assert not np.signbit(zeros).any()          # -1e-10 is a plain 0, not -0.0

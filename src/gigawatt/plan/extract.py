@@ -20,13 +20,16 @@ TOL = 1e-9  # below this a solver value is noise (HiGHS's feasibility tolerance 
 
 
 def _tidy(da: xr.DataArray, name: str, keep_zero: bool = False) -> pd.DataFrame:
-    df = da.rename(name).to_dataframe().reset_index()
-    df = df[[c for c in df.columns if c in da.dims or c == name]]
-    df = df[df[name].notna()]
-    if not keep_zero:
-        df = df[df[name].abs() > TOL]
-    df[name] = df[name].where(df[name].abs() > TOL, 0.0)   # no -1e-10 or -0.0 in a table
-    return df.reset_index(drop=True)
+    """One row per cell with a value (per non-zero cell, unless `keep_zero`), its coordinates as
+    columns. Cells are picked before any row is made: a plan's serve array has millions of cells
+    and a few thousand values."""
+    values = np.asarray(da.values, dtype=float)
+    keep = ~np.isnan(values) if keep_zero else np.abs(values) > TOL
+    cells = np.nonzero(keep)
+    columns = {dim: da.get_index(dim).take(at) for dim, at in zip(da.dims, cells, strict=True)}
+    kept = values[cells]
+    columns[name] = np.where(np.abs(kept) > TOL, kept, 0.0)   # no -1e-10 or -0.0 in a table
+    return pd.DataFrame(columns)
 
 
 def capacity_table(p: PlanInputs, ex: Expressions) -> pd.DataFrame:
