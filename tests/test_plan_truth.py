@@ -172,6 +172,31 @@ def test_unhostable_colocated_run_costs_no_money_and_its_penalty_is_reported_apa
     assert p.objective_usd == pytest.approx(1e9 * df(1), rel=1e-12)
 
 
+
+def dearest_usd_per_peak_exaflop_day() -> float:
+    """The catalog's dearest cloud price, per EF/s-day of peak BF16 compute (read as data)."""
+    cat = load_catalog()
+    return max(c.usd_per_gpu_hour * 24 / (cat.accelerators[c.accelerator].bf16_dense_tflops * 1e-6)
+               for c in cat.cloud_prices.values() if c.usd_per_gpu_hour and c.accelerator)
+
+
+def test_default_penalties_are_twice_the_dearest_cloud_price_of_the_effective_compute_lost():
+    """Nothing can serve: an inference demand of 1 EF/s (utilisation 0.5, availability 0.8) is short
+    both quarters, and a run of 0.5 EF/s-quarters (MFU 0.4, availability 0.9) is missed. Getting an
+    effective EF/s-day from the dearest cloud takes 1/(0.5 x 0.8) peak EF/s-days there (1/(0.4 x 0.9)
+    for the run); the default penalty is twice that, discounted (the run's at its window's end)."""
+    run = {"id": "run", "total_exaflop": 0.5 * SECONDS_PER_QUARTER, "start": "2026Q1", "end": "2026Q2",
+           "mfu": 0.4, "availability": 0.9, "allowed_accelerators": [H100]}
+    api = {**inference(ef=1.0, util=0.5, allowed=[H100]), "availability": 0.8}
+    s = four_quarters(horizon={"start": "2026Q1", "end": "2026Q2"}, demand={"inference": [api], "training": [run]})
+    p = plan(s)
+    per_day = 2 * dearest_usd_per_peak_exaflop_day()
+    assert p.penalties_usd["unmet_inference"] == pytest.approx(
+        1.0 * per_day / (0.5 * 0.8) * H / 24 * (df(0) + df(1)), rel=1e-9)
+    assert p.penalties_usd["missed_training"] == pytest.approx(0.5 * per_day / (0.4 * 0.9) * H / 24 * df(1), rel=1e-9)
+    assert p.npv_usd == 0.0
+
+
 # --- defect 6: a training run is delivered whole within its window, at any pace ---
 
 def training_case(end: str = "2026Q2") -> dict:

@@ -414,9 +414,10 @@ def _contracts(s: Scenario, qs: np.ndarray, period: pd.Index, specs: dict[str, A
     }
 
 
-def unmet_price_per_exaflop_quarter(s: Scenario, mfu: float) -> float:
-    """USD per effective EF/s-quarter not served: the policy's price, or twice the catalog's dearest
-    cloud price per peak EF-day scaled to effective compute at this MFU."""
+def unmet_price_per_exaflop_quarter(s: Scenario, effective: float) -> float:
+    """USD per effective EF/s-quarter not served: the policy's price, or twice what the catalog's
+    dearest cloud charges for it. `effective`: the share of peak compute the demand gets from what
+    it holds (MFU or utilisation, times availability), as in `demand_mfu`."""
     days_q = HOURS_PER_QUARTER / 24
     if s.policy.unmet_penalty_usd_per_exaflop_day is not None:
         return s.policy.unmet_penalty_usd_per_exaflop_day * days_q
@@ -425,7 +426,7 @@ def unmet_price_per_exaflop_quarter(s: Scenario, mfu: float) -> float:
         usd_per_exaflop_day(p.usd_per_gpu_hour, cat.accelerators[p.accelerator].bf16_dense_tflops)
         for p in cat.cloud_prices.values() if p.usd_per_gpu_hour and p.accelerator
     )
-    return UNMET_PENALTY_MULTIPLE * dearest / mfu * days_q
+    return UNMET_PENALTY_MULTIPLE * dearest / effective * days_q
 
 
 def _demand(s: Scenario, qs: np.ndarray, period: pd.Index, acc: pd.Index, specs: dict[str, AcceleratorSpec],
@@ -455,7 +456,7 @@ def _demand(s: Scenario, qs: np.ndarray, period: pd.Index, acc: pd.Index, specs:
         allowed_regions.append(r.regions)
         work.append(ef_quarters)
         miss.append(r.miss_penalty_usd if r.miss_penalty_usd is not None
-                    else ef_quarters * unmet_price_per_exaflop_quarter(s, r.mfu))
+                    else ef_quarters * unmet_price_per_exaflop_quarter(s, r.mfu * r.availability))
         end_df.append(float(discount.values[window][-1]) if inside else 1.0)
         penalty.append(0.0)
         if r.colocated if r.colocated is not None else r.min_colocated_accelerators > 0:
@@ -479,7 +480,7 @@ def _demand(s: Scenario, qs: np.ndarray, period: pd.Index, acc: pd.Index, specs:
         work.append(0.0)
         miss.append(0.0)
         end_df.append(1.0)
-        penalty.append(unmet_price_per_exaflop_quarter(s, load.utilization))
+        penalty.append(unmet_price_per_exaflop_quarter(s, load.utilization * load.availability))
     demand = pd.Index(ids, name="demand")
     compat = np.array([[not allowed or a in allowed for a in acc] for allowed in allowed_accs], dtype=bool)
     run = pd.Index(runs, name="run")

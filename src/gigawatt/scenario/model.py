@@ -428,7 +428,8 @@ class Policy(Strict):
     )
     unmet_penalty_usd_per_exaflop_day: Annotated[float, Field(gt=0, le=1e12)] | None = Field(
         default=None, description="cost of inference compute not served, per effective EF/s-day; "
-                          "default: twice the catalog's dearest cloud price"
+                          "default: twice what the catalog's dearest cloud price makes an effective "
+                          "EF/s-day (peak over utilisation x availability)"
     )
     statuses_in_force: list[ContractStatus] = Field(
         default_factory=lambda: [ContractStatus.confirmed, ContractStatus.reported],
