@@ -269,3 +269,68 @@ def test_tables_keep_each_valued_cell_once_with_its_coordinates_and_no_solver_no
         {"site": "b", "period": 9, "mw": 0.0}]
     zeros = every["mw"][every["mw"] == 0]
     assert not np.signbit(zeros).any()          # -1e-10 is a plain 0, not -0.0
+
+
+def _one_variable_model(lower: float, upper: float):
+    """x[i] in [lower, upper] for i < 3 (x[1] absent), minimise x[0] + 2 x[2] with x[0] + x[2] >= 5."""
+    import linopy
+
+    from gigawatt.plan import solve
+
+    m = linopy.Model()
+    i = pd.RangeIndex(3, name="i")
+    x = m.add_variables(lower=lower, upper=upper, coords=[i], name="x", mask=xr.DataArray([True, False, True], coords=[i]))
+    m.add_constraints(x.sum() >= 5, name="need")
+    m.add_objective((x * xr.DataArray([1.0, 1.0, 2.0], coords=[i])).sum())
+    solver = linopy.solvers.Solver.from_name("highs", model=m, io_api="direct", track_updates=True,
+                                             options={"output_flag": False, "threads": 1})
+    return m, x, solver, solve
+
+
+def test_a_run_reads_its_values_by_label_with_absent_entries_empty_and_writes_back_only_when_told():
+    m, x, solver, solve = _one_variable_model(0.0, 4.0)
+    outcome = solve._run(solver, m, time.perf_counter() + 5, "simplex")
+    assert outcome.solved and outcome.objective == pytest.approx(4.0 + 2.0)     # 4 at 1, 1 at 2
+    assert outcome.value(x).values.tolist() == pytest.approx([4.0, np.nan, 1.0], nan_ok=True)
+    assert m.objective.value is None                     # not written back
+    solve._run(solver, m, time.perf_counter() + 5, "simplex", write_back=True)
+    assert m.objective.value == pytest.approx(6.0)
+    assert x.solution.values.tolist() == pytest.approx([4.0, np.nan, 1.0], nan_ok=True)
+
+
+def test_an_infeasible_run_has_no_objective_and_is_not_solved():
+    m, x, solver, solve = _one_variable_model(0.0, 2.0)        # 2 + 2 < 5
+    outcome = solve._run(solver, m, time.perf_counter() + 5, "simplex")
+    assert outcome.condition == "infeasible"
+    assert outcome.objective is None and not outcome.solved
+
+
+def test_a_plan_with_nothing_to_place_is_its_own_bound():
+    s = scenario(cloud_offers=[offer("o", 2.0)], demand={"inference": [inference()]})
+    p = plan(s)
+    assert p.metadata["placement_method"] == "none"
+    assert p.metadata["objective_bound_usd"] == pytest.approx(p.objective_usd, rel=1e-12)
+    assert p.objective_usd == pytest.approx(1.0 / 0.5 / H100_EF * 2.0 * 2190.0, rel=1e-9)
+
+
+def test_a_final_lp_refused_at_the_rounded_pins_is_solved_at_the_values_found_and_read_from_there(monkeypatch):
+    """HiGHS takes 0.9999999 as 1: where pinning the rounded 1 is infeasible by a hair, the final
+    LP is solved again with the values found, and the plan's tables come from that solve."""
+    from gigawatt.plan import solve
+
+    real_run = solve._run
+    refused = []
+
+    def first_final_refused(solver, m, deadline, algorithm="choose", *, mip=False, write_back=False):
+        if write_back and not refused:
+            refused.append(algorithm)
+            outcome = real_run(solver, m, deadline, algorithm, mip=mip)          # nothing written back
+            return replace(outcome, status="warning", condition="infeasible")
+        return real_run(solver, m, deadline, algorithm, mip=mip, write_back=write_back)
+
+    monkeypatch.setattr(solve, "_run", first_final_refused)
+    s, cost = cheapest_in_its_second_quarter()
+    p = plan(s)
+    assert refused == ["simplex"]
+    assert p.npv_usd == pytest.approx(cost, rel=1e-9)
+    assert p.tables["hosts"].to_dict("records") == [{"run": "run", "kind": "offer", "location": "cheap"}]
