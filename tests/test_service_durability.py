@@ -16,7 +16,7 @@ import pytest
 
 httpx = pytest.importorskip("httpx")
 
-from service_support import ENV, GIGAWATT, Server, minimal_yaml  # noqa: E402
+from service_support import ENV, GIGAWATT, Server  # noqa: E402
 
 
 def _group_gone(pgid: int, wait_s: float = 10) -> bool:
@@ -107,8 +107,9 @@ def test_a_killed_worker_is_replaced_and_its_run_requeued(tmp_path: Path) -> Non
     server = Server(db_url, tmp_path / "serve.log", workers=1)
     try:
         client = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
-        client.post("/api/v1/scenarios", json={"name": "minimal", "yaml": minimal_yaml()})
-        run_id = client.post("/api/v1/runs", json={"kind": "plan", "scenario": "minimal"}).json()["id"]
+        # a plan of several seconds: a faster one could finish between the poll and the kill
+        client.post("/api/v1/scenarios", json={"name": "openai", "yaml": OPENAI_YAML})
+        run_id = client.post("/api/v1/runs", json={"kind": "plan", "scenario": "openai"}).json()["id"]
         deadline = time.monotonic() + 60
         while client.get(f"/api/v1/runs/{run_id}").json()["progress"] == 0 and time.monotonic() < deadline:
             time.sleep(0.1)
