@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 from plan_helpers import inference, offer, scenario
 
 from gigawatt.catalog import load_catalog
@@ -69,23 +70,21 @@ def test_a_short_class_leaves_no_member_short_by_more_than_its_own_demand():
     assert unmet_upper.to_series().dropna().to_dict() == {
         ("a", "2026Q1"): 1.0, ("a", "2026Q2"): 1.0, ("b", "2026Q1"): 2.0, ("b", "2026Q2"): 2.0}
     p = plan(s)
-    # which member is short is the LP's choice (equal penalties); by how much in all is not
-    unmet = p.tables["unmet"].set_index(["demand", "period"])["exaflops_short"]
-    served = p.tables["serve"].groupby(["demand", "period"])["exaflops"].sum()
-    for period in ("2026Q1", "2026Q2"):
-        assert unmet.xs(period, level="period").sum() == pytest.approx(2.5, rel=1e-9)
-        for member, demand in (("a", 1.0), ("b", 2.0)):
-            short = float(unmet.get((member, period), 0.0))
-            assert -1e-9 <= short <= demand * (1 + 1e-9)
-            assert float(served.get((member, period), 0.0)) + short == pytest.approx(demand, rel=1e-9)
+    # equal penalties leave the LP indifferent to which member is short: the tables share the
+    # class's 2.5 EF/s by demand (1 : 2), and each member is served the rest of its own
+    unmet = p.tables["unmet"].set_index(["demand", "period"])["exaflops_short"].to_dict()
+    assert unmet == {("a", "2026Q1"): pytest.approx(2.5 / 3, rel=1e-9), ("a", "2026Q2"): pytest.approx(2.5 / 3, rel=1e-9),
+                     ("b", "2026Q1"): pytest.approx(5.0 / 3, rel=1e-9), ("b", "2026Q2"): pytest.approx(5.0 / 3, rel=1e-9)}
+    served = p.tables["serve"].groupby(["demand", "period"])["exaflops"].sum().to_dict()
+    assert served == {("a", "2026Q1"): pytest.approx(0.5 / 3, rel=1e-9), ("a", "2026Q2"): pytest.approx(0.5 / 3, rel=1e-9),
+                      ("b", "2026Q1"): pytest.approx(1.0 / 3, rel=1e-9), ("b", "2026Q2"): pytest.approx(1.0 / 3, rel=1e-9)}
+    assert p.tables["unmet"]["share_short"].to_numpy() == pytest.approx([2.5 / 3] * 4, rel=1e-9)
     # the facility MW each shortfall would take on H100s (IT kW x (1 + fabric) x PUE per accelerator)
     cat = load_catalog()
     kw = cat.accelerators[H100].it_kw.value * (1 + cat.defaults["fabric_overhead"].value) * cat.defaults["pue"].value
     table = p.tables["unmet"]
     assert table["mw_short"].to_numpy() == pytest.approx(
         (table["exaflops_short"] / 0.5 / H100_EF * kw / 1000).to_numpy(), rel=1e-9)
-    demand = table["demand"].map({"a": 1.0, "b": 2.0})
-    assert table["share_short"].to_numpy() == pytest.approx((table["exaflops_short"] / demand).to_numpy(), rel=1e-9)
     assert p.npv_usd == pytest.approx(0.5 / 0.5 / H100_EF * 2.0 * H * sum(DF), rel=1e-9)
     assert p.penalties_usd["unmet_inference"] == pytest.approx(2.5 * penalty["a"] * sum(DF), rel=1e-9)
 
@@ -157,5 +156,28 @@ def test_a_stochastic_plan_over_futures_is_the_same_with_shared_serve_variables(
     alone = solve_futures(s, futures_inputs(s, futures), prob, deadline=time.perf_counter() + 120)
     assert alone.stats["variables"] > shared.stats["variables"]
     assert shared.costs == pytest.approx(alone.costs, rel=1e-6)
-    unmet = [sol.recourse["scenario_unmet"].groupby(["scenario", "demand"])["unmet_ef"].sum() for sol in (shared, alone)]
-    pd.testing.assert_series_equal(unmet[0], unmet[1], rtol=1e-6)
+    # each future's shortfall per class is the same; the shared plan splits it by demand
+    carrier = serve_carrier(build_inputs(s)).to_series()
+    unmet = [sol.recourse["scenario_unmet"].assign(cls=lambda d: d["demand"].map(carrier)) for sol in (shared, alone)]
+    totals = [u.groupby(["scenario", "cls", "period"])["unmet_ef"].sum() for u in unmet]
+    pd.testing.assert_series_equal(totals[0], totals[1], rtol=1e-6)
+    short = unmet[0].set_index(["scenario", "demand", "period"])["unmet_ef"]
+    assert len(short)
+    for k, inputs in enumerate(futures_inputs(s, futures)):
+        for (future, demand, period), value in short[short.index.get_level_values("scenario") == k].items():
+            mates = carrier.index[carrier == carrier[demand]]
+            need = inputs.demand_ef.sel(period=period)
+            total = float(totals[0][(future, carrier[demand], period)])
+            assert value == pytest.approx(total * float(need.sel(demand=demand)) / float(need.sel(demand=mates).sum()),
+                                          rel=1e-9)
+
+
+def test_a_class_shortfall_is_shared_by_demand_and_a_lone_demand_keeps_its_own():
+    from gigawatt.plan.sharing import shortfall_by_demand
+
+    p = build_inputs(two_demands(more=[inference("slow", ef=1.0, util=0.4, allowed=[H100])]))
+    unmet = xr.DataArray([[2.5, 0.0], [0.0, 1.5], [0.3, np.nan]], coords=[p.demand, p.period])
+    got = shortfall_by_demand(unmet.transpose("period", "demand"), p)
+    assert got.dims == ("period", "demand")
+    assert got.transpose("demand", "period").values.ravel().tolist() == pytest.approx(
+        [2.5 / 3, 1.5 / 3, 5.0 / 3, 3.0 / 3, 0.3, np.nan], nan_ok=True)

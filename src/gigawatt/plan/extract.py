@@ -14,7 +14,7 @@ from gigawatt.periods import HOURS_PER_QUARTER, SECONDS_PER_QUARTER
 from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.pools import POOL_KINDS
-from gigawatt.plan.sharing import split_among_members
+from gigawatt.plan.sharing import shortfall_by_demand, split_among_members
 
 TOL = 1e-9  # below this a solver value is noise (HiGHS's feasibility tolerance is 1e-7)
 
@@ -95,7 +95,7 @@ def finance_table(p: PlanInputs, spend: pd.DataFrame, m: Model) -> pd.DataFrame:
 
 
 def unmet_table(p: PlanInputs, m: Model) -> pd.DataFrame:
-    df = _tidy(m.variables["unmet"].solution, "exaflops_short")
+    df = _tidy(shortfall_by_demand(m.variables["unmet"].solution, p), "exaflops_short")
     if df.empty:
         return pd.DataFrame(columns=["demand", "period", "exaflops_short", "share_short", "mw_short"])
     short = df["exaflops_short"].to_numpy()
@@ -193,7 +193,7 @@ def served_by_demand(p: PlanInputs, m: Model) -> xr.DataArray:
         sol = m.variables[f"serve_{pool}"].solution
         if sol.size:
             carried = carried + sol.fillna(0.0).sum([d for d in sol.dims if d not in ("demand", "period")])
-    unmet = m.variables["unmet"].solution.fillna(0.0)
+    unmet = shortfall_by_demand(m.variables["unmet"].solution, p).fillna(0.0)
     return xr.where(p.is_training, carried, (p.demand_ef - unmet).clip(min=0.0)).transpose(*carried.dims)
 
 

@@ -5,8 +5,11 @@ every pool the others can. Giving each its own ``serve_site[demand, site, acc, p
 multiplies the model's largest family by eight without changing any optimum: pools, risk
 limits and costs only see what is served in total, at one MFU. So the first demand of each
 such class carries the class's serve variables, the class balances served plus every member's
-unmet compute (each at its own penalty, at most its own demand) against the members' total,
-and the results split what the class was served among its members by what each one got.
+unmet compute (each at most its own demand) against the members' total, and the results split
+what the class was served among its members by what each one got. Members get the same
+effective compute from an accelerator, so the same penalty: the LP is indifferent to which of
+them goes short, and the results split a class's shortfall in proportion to demand instead of
+reporting the LP's arbitrary choice.
 Training runs are never shared: each has its own window, work and co-location.
 """
 
@@ -71,3 +74,35 @@ def split_among_members(carried: xr.DataArray, own: xr.DataArray, p: PlanInputs)
     total = class_total(own, p).sel(demand=carrier).assign_coords(demand=p.demand)
     share = (own / total).where(total > 0, 0.0)
     return on_carrier * xr.where(class_size(p) > 1, share, 1.0)
+
+
+@derived
+def carrier_position(p: PlanInputs) -> np.ndarray:
+    """[demand]: the position of each demand's carrier in p.demand."""
+    return np.asarray(p.demand.get_indexer(serve_carrier(p).values))
+
+
+def split_shortfall(unmet: np.ndarray, demand_ef: np.ndarray, p: PlanInputs) -> np.ndarray:
+    """A class's unmet compute shared among its members in proportion to their demand (`unmet`
+    and `demand_ef` with demand on the first axis, any others after); a demand alone in its
+    class keeps its own. The class total, and with one penalty for all members the cost, is
+    what the LP found."""
+    at = carrier_position(p)
+    unmet = np.nan_to_num(unmet)
+    total_unmet, total_demand = np.zeros_like(unmet), np.zeros_like(demand_ef)
+    np.add.at(total_unmet, at, unmet)
+    np.add.at(total_demand, at, demand_ef)
+    class_unmet, class_demand = total_unmet[at], total_demand[at]
+    fair = np.where(class_demand > 0, class_unmet * demand_ef / np.where(class_demand > 0, class_demand, 1.0), 0.0)
+    alone = (np.bincount(at, minlength=len(at))[at] == 1).reshape((-1,) + (1,) * (unmet.ndim - 1))
+    return np.where(alone, unmet, fair)
+
+
+def shortfall_by_demand(unmet: xr.DataArray, p: PlanInputs) -> xr.DataArray:
+    """`split_shortfall` over labelled arrays (demand x period, and scenario for a stochastic
+    plan); NaN stays where the solution has no entry."""
+    order = ["demand", *[d for d in unmet.dims if d != "demand"]]
+    values = unmet.transpose(*order)
+    demand = p.demand_ef.broadcast_like(values).transpose(*order)
+    split = split_shortfall(values.values, demand.values, p)
+    return values.copy(data=np.where(np.isnan(values.values), np.nan, split)).transpose(*unmet.dims)

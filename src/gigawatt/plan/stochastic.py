@@ -38,6 +38,7 @@ from gigawatt.plan.expressions import Expressions
 from gigawatt.plan.inputs import PlanInputs
 from gigawatt.plan.objective import cost_terms, money_npv
 from gigawatt.plan.pools import cover_groups
+from gigawatt.plan.sharing import shortfall_by_demand
 from gigawatt.plan.solve import solve_model
 from gigawatt.plan.terms import constrain, linear, term
 from gigawatt.scenario.model import Scenario
@@ -201,8 +202,8 @@ def solve_extensive_form(sm: StochasticModel, scenario: Scenario, deadline: floa
             "objective_usd": float(sm.m.objective.value or 0.0), "objective_bound_usd": placed["objective_bound_usd"]}
 
 
-def _table(var: Any, name: str, keep: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
-    df = var.solution.to_dataframe(name).reset_index()
+def _table(values: xr.DataArray, name: str, keep: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    df = values.to_dataframe(name).reset_index()
     df = df[df[name].abs() > 1e-6].reset_index(drop=True)
     return keep(df) if keep else df
 
@@ -210,9 +211,9 @@ def _table(var: Any, name: str, keep: Callable[[pd.DataFrame], pd.DataFrame] | N
 def first_stage_tables(sm: StochasticModel) -> dict[str, pd.DataFrame]:
     """builds, rentals and hosts the stochastic plan fixes for every future."""
     m = sm.m
-    builds = (_table(m.variables["build_mw_first"], "mw_started") if "build_mw_first" in m.variables
+    builds = (_table(m.variables["build_mw_first"].solution, "mw_started") if "build_mw_first" in m.variables
               else pd.DataFrame(columns=["site", "period", "mw_started"]))
-    rentals = (_table(m.variables["cloud_new_first"], "units_started") if "cloud_new_first" in m.variables
+    rentals = (_table(m.variables["cloud_new_first"].solution, "units_started") if "cloud_new_first" in m.variables
                else pd.DataFrame(columns=["lot", "period", "units_started"]))
     hosts = []
     for kind in ("site", "offer", "contract"):
@@ -233,11 +234,12 @@ def recourse_tables(sm: StochasticModel, probability: np.ndarray) -> dict[str, p
                           "money_usd": money.values, "penalty_usd": (cost - money).values,
                           "cost_usd": cost.values})
     out = {"scenario_costs": costs,
-           "scenario_builds": _table(m.variables["build_mw"], "mw_started"),
-           "scenario_purchases": _table(m.variables["install"], "units"),
-           "scenario_rentals": _table(m.variables["cloud_new"], "units_started")}
+           "scenario_builds": _table(m.variables["build_mw"].solution, "mw_started"),
+           "scenario_purchases": _table(m.variables["install"].solution, "units"),
+           "scenario_rentals": _table(m.variables["cloud_new"].solution, "units_started")}
     if "unmet" in m.variables:
-        out["scenario_unmet"] = _table(m.variables["unmet"], "unmet_ef")
+        # a class's shortfall shared by demand in each future (which member the LP left short is arbitrary)
+        out["scenario_unmet"] = _table(shortfall_by_demand(m.variables["unmet"].solution, sm.p), "unmet_ef")
     return out
 
 

@@ -37,7 +37,7 @@ from gigawatt.plan.inputs import PlanInputs, build_inputs
 from gigawatt.plan.objective import peak_penalty
 from gigawatt.plan.pools import CoverGroups, cover_groups
 from gigawatt.plan.result import Plan
-from gigawatt.plan.sharing import served_demand
+from gigawatt.plan.sharing import served_demand, split_shortfall
 from gigawatt.plan.solve import quiet_stdout
 from gigawatt.scenario.apply import apply_sample
 from gigawatt.scenario.model import Scenario
@@ -760,7 +760,9 @@ def extract_rows(index: int, p: PlanInputs, ev: InPlaceEvaluator, x: np.ndarray,
 
     periods = [str(q) for q in p.period]
     demands = [str(d) for d in p.demand]
-    unmet = ev.values(x, "unmet", "demand", "period")                 # inference, EF/s
+    # inference, EF/s; a class's shortfall shared by demand (the LP's split is arbitrary)
+    unmet = split_shortfall(ev.values(x, "unmet", "demand", "period"), p.demand_ef.transpose("demand", "period").values,
+                            ev.base)
     missed = ev.values(x, "missed", "demand") if "missed" in ev.var_labels else np.zeros(len(demands))
     missed = np.where(missed > 0.5, 1.0, 0.0)
     # a missed training run is short its whole rate over its window
