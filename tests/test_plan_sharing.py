@@ -175,9 +175,12 @@ def test_a_stochastic_plan_over_futures_is_the_same_with_shared_serve_variables(
 def test_a_class_shortfall_is_shared_by_demand_and_a_lone_demand_keeps_its_own():
     from gigawatt.plan.sharing import shortfall_by_demand
 
-    p = build_inputs(two_demands(more=[inference("slow", ef=1.0, util=0.4, allowed=[H100])]))
-    unmet = xr.DataArray([[2.5, 0.0], [0.0, 1.5], [0.3, np.nan]], coords=[p.demand, p.period])
+    more = [inference("s1", ef=0.3, util=0.4, allowed=[H100]), inference("s2", ef=0.2, util=0.4, allowed=[H100]),
+            inference("solo", ef=1.0, util=0.3, allowed=[H100])]
+    p = build_inputs(two_demands(more=more))
+    assert serve_carrier(p).values.tolist() == ["a", "a", "s1", "s1", "solo"]
+    unmet = xr.DataArray([[2.5, 0.0], [0.0, 1.5], [0.5, 0.0], [0.0, 0.25], [0.3, np.nan]], coords=[p.demand, p.period])
     got = shortfall_by_demand(unmet.transpose("period", "demand"), p)
     assert got.dims == ("period", "demand")
     assert got.transpose("demand", "period").values.ravel().tolist() == pytest.approx(
-        [2.5 / 3, 1.5 / 3, 5.0 / 3, 3.0 / 3, 0.3, np.nan], nan_ok=True)
+        [2.5 / 3, 1.5 / 3, 5.0 / 3, 3.0 / 3, 0.3, 0.15, 0.2, 0.1, 0.3, np.nan], rel=1e-12, nan_ok=True)
