@@ -58,28 +58,31 @@ def served_demand(p: PlanInputs) -> xr.DataArray:
     return class_total(p.demand_ef, p)
 
 
-def class_size(p: PlanInputs) -> xr.DataArray:
-    """[demand]: how many demands share this demand's serve variables (itself included)."""
-    carrier = serve_carrier(p)
-    members = class_total(xr.ones_like(carrier, dtype=float), p)
-    return members.sel(demand=carrier.values).assign_coords(demand=p.demand)
+@derived
+def carrier_position(p: PlanInputs) -> np.ndarray:
+    """[demand]: the position of each demand's carrier in p.demand."""
+    return np.asarray(p.demand.get_indexer(serve_carrier(p).values))
+
+
+def member_share(weights: np.ndarray, p: PlanInputs) -> np.ndarray:
+    """Each demand's share of its class's total `weights` (demand on the first axis, any others
+    after): 1 for a demand alone in its class, 0 where its class's total is 0."""
+    at = carrier_position(p)
+    total = np.zeros_like(weights)
+    np.add.at(total, at, weights)
+    total = total[at]
+    share = np.where(total > 0, weights / np.where(total > 0, total, 1.0), 0.0)
+    alone = (np.bincount(at, minlength=len(at))[at] == 1).reshape((-1,) + (1,) * (weights.ndim - 1))
+    return np.where(alone, 1.0, share)
 
 
 def split_among_members(carried: xr.DataArray, own: xr.DataArray, p: PlanInputs) -> xr.DataArray:
     """[demand, ...]: each demand's part of `carried` (an amount on carriers' serve variables,
     e.g. what one pool served a class), in proportion to what each member itself got (`own`,
     demand x period); a demand that shares with no one keeps its carrier's amount."""
-    carrier = serve_carrier(p).values
-    on_carrier = carried.sel(demand=carrier).assign_coords(demand=p.demand)
-    total = class_total(own, p).sel(demand=carrier).assign_coords(demand=p.demand)
-    share = (own / total).where(total > 0, 0.0)
-    return on_carrier * xr.where(class_size(p) > 1, share, 1.0)
-
-
-@derived
-def carrier_position(p: PlanInputs) -> np.ndarray:
-    """[demand]: the position of each demand's carrier in p.demand."""
-    return np.asarray(p.demand.get_indexer(serve_carrier(p).values))
+    on_carrier = carried.sel(demand=serve_carrier(p).values).assign_coords(demand=p.demand)
+    own = own.transpose("demand", ...)
+    return on_carrier * own.copy(data=member_share(own.values, p))
 
 
 def split_shortfall(unmet: np.ndarray, demand_ef: np.ndarray, p: PlanInputs) -> np.ndarray:
@@ -88,14 +91,9 @@ def split_shortfall(unmet: np.ndarray, demand_ef: np.ndarray, p: PlanInputs) -> 
     class keeps its own. The class total, and with one penalty for all members the cost, is
     what the LP found."""
     at = carrier_position(p)
-    unmet = np.nan_to_num(unmet)
-    total_unmet, total_demand = np.zeros_like(unmet), np.zeros_like(demand_ef)
-    np.add.at(total_unmet, at, unmet)
-    np.add.at(total_demand, at, demand_ef)
-    class_unmet, class_demand = total_unmet[at], total_demand[at]
-    fair = np.where(class_demand > 0, class_unmet * demand_ef / np.where(class_demand > 0, class_demand, 1.0), 0.0)
-    alone = (np.bincount(at, minlength=len(at))[at] == 1).reshape((-1,) + (1,) * (unmet.ndim - 1))
-    return np.where(alone, unmet, fair)
+    class_unmet = np.zeros_like(demand_ef)
+    np.add.at(class_unmet, at, np.nan_to_num(unmet))
+    return class_unmet[at] * member_share(demand_ef, p)
 
 
 def shortfall_by_demand(unmet: xr.DataArray, p: PlanInputs) -> xr.DataArray:
